@@ -1,0 +1,510 @@
+"""Supervised theme classifier and the seed-word keyword baseline.
+
+:class:`ThemeClassifier` codes segments into the codebook's themes.  Each theme is a
+naive-Bayes-weighted logistic regression on binary word and character n-gram features
+(NBSVM with a logistic loss; Wang & Manning 2012, "Baselines and Bigrams: Simple, Good
+Sentiment and Topic Classification", ACL).  Its scores are calibrated into probabilities
+(Platt 1999 sigmoid per theme, or a multinomial logistic regression over the themes'
+scores in ``multiclass`` mode) on out-of-fold scores of an internal cross-validation
+inside the training data, and the per-theme decision thresholds are tuned on the same
+out-of-fold probabilities.  Nothing is ever tuned on data outside ``fit``'s arguments.
+
+The featuriser lowercases its input and works on raw text as well as on space-joined
+stems, so the same estimator serves the Kajigelem transcripts (stems) and benchmarks on
+raw Indonesian text.
+
+:class:`KeywordBaseline` predicts a theme when any of its seed words' stems occurs among
+the segment's stems; it is the yardstick the model card and ``themepipe evaluate`` put
+next to the classifier.
+
+Every learned attribute is a numpy array, a builtin, or a scikit-learn
+``CountVectorizer``, so the fitted estimator can be saved by skops and loaded back with
+the short list of trusted types in :data:`themepipe.modelstore.TRUSTED_TYPES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import StageError
+
+#: Token pattern of the word featuriser: runs of word characters, one letter included,
+#: so short stems and particles (``e``, ``ya``, ``nggak``) are kept.
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+#: Candidate decision thresholds on the calibrated probability scale.
+THRESHOLD_GRID = np.round(np.linspace(0.05, 0.95, 91), 2)
+
+
+def _check_texts(X, what: str = "X") -> list[str]:
+    if isinstance(X, str):
+        raise StageError("T410", f"{what} must be a sequence of segment texts, not one "
+                         "string; pass a list of strings")
+    texts = list(X)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise StageError("T410", f"{what}[{i}] is {type(text).__name__}, not str; "
+                             "pass segment texts (space-joined stems) as strings")
+    return texts
+
+
+def _as_indicator(Y, n_rows: int, themes: Sequence[str], mode: str) -> np.ndarray:
+    """Return ``Y`` as an int 0/1 matrix of shape (n_rows, n_themes)."""
+    n_themes = len(themes)
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        if mode != "multiclass":
+            raise StageError("T411", "a 1-D label array is only accepted with "
+                             "mode='multiclass'; pass a 0/1 matrix (n_segments, n_themes)")
+        if Y.shape[0] != n_rows:
+            raise StageError("T411", f"Y has {Y.shape[0]} labels for {n_rows} segments; "
+                             "give one label per segment")
+        if Y.dtype.kind in "iu":
+            ids = Y.astype(np.int64)
+        else:
+            lookup = {theme: k for k, theme in enumerate(themes)}
+            unknown = sorted({str(v) for v in Y.tolist() if v not in lookup})
+            if unknown:
+                raise StageError("T411", f"labels {unknown[:5]} are not among the themes "
+                                 f"{list(themes)}; use theme ids or their positions")
+            ids = np.array([lookup[v] for v in Y.tolist()], dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= n_themes):
+            raise StageError("T411", f"label ids must be in 0..{n_themes - 1} "
+                             f"(one per theme); got {ids.min()}..{ids.max()}")
+        out = np.zeros((n_rows, n_themes), dtype=np.int64)
+        out[np.arange(n_rows), ids] = 1
+        return out
+    if Y.ndim != 2 or Y.shape != (n_rows, n_themes):
+        raise StageError("T411", f"Y has shape {Y.shape}; expected ({n_rows}, {n_themes}) "
+                         "= (segments, themes) in the order of `themes`")
+    if not np.isin(Y, (0, 1)).all():
+        raise StageError("T411", "Y must hold only 0 and 1 (theme absent / present)")
+    Y = Y.astype(np.int64)
+    if mode == "multiclass":
+        bad = np.flatnonzero(Y.sum(axis=1) != 1)
+        if bad.size:
+            raise StageError("T412", f"mode 'multiclass' needs exactly one theme per "
+                             f"segment; row {bad[0]} has {int(Y[bad[0]].sum())}; use "
+                             "mode 'multilabel' or recode those segments")
+    return Y
+
+
+def _nb_ratio(X: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Log-count ratio ``r`` of Wang & Manning (2012), eq. 2, for binary features."""
+    p = alpha + np.asarray(X[y == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(X[y == 0].sum(axis=0)).ravel()
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+class ThemeClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label (or top-1) theme classifier: NB-weighted logistic regression.
+
+    Features are binary word n-grams plus binary character n-grams within word
+    boundaries (lowercased).  For each theme the features are scaled by the naive-Bayes
+    log-count ratio of that theme and a logistic regression is fitted on them; the
+    two steps fold into one linear score per theme (NBSVM, Wang & Manning 2012, with a
+    logistic loss).  Scores are calibrated into probabilities on out-of-fold scores of an
+    internal ``inner_folds``-fold cross-validation inside the training data (Platt 1999
+    per theme; a multinomial logistic regression over the theme scores in multiclass
+    mode), and a decision threshold per theme is chosen there to maximise that theme's
+    F1.
+
+    Parameters
+    ----------
+    themes : sequence of str
+        Theme ids; the column order of ``Y`` and of every output.
+    mode : {"multilabel", "multiclass"}, default "multilabel"
+        ``multilabel``: zero, one or several themes per segment.  ``multiclass``: exactly
+        one theme per segment (top-1), probabilities sum to 1 over themes.
+    random_state : int, default 0
+        Seed of the internal folds and of the solver; same seed and data give identical
+        predictions.
+    word_ngrams : tuple (min_n, max_n) or None, default (1, 2)
+        Word n-gram range; ``None`` drops word features.
+    char_ngrams : tuple (min_n, max_n) or None, default (2, 5)
+        Character n-gram range (``char_wb`` analyser); ``None`` drops them.
+    min_df : int, default 1
+        Minimum number of training segments a word n-gram must occur in.
+    char_min_df : int, default 2
+        Minimum number of training segments a character n-gram must occur in.
+    max_features : int or None, default 200000
+        Keep at most this many of the most frequent n-grams per featuriser.
+    nb_alpha : float, default 1.0
+        Additive smoothing of the naive-Bayes counts.
+    C : float, default 1.0
+        Inverse L2 regularisation strength of each theme's logistic regression.
+    class_weight : {"balanced"} or None, default "balanced"
+        Class weighting of each theme's logistic regression.
+    inner_folds : int, default 5
+        Folds of the internal cross-validation used for calibration and thresholds
+        (fewer when a theme has fewer positive or negative segments).
+
+    Attributes
+    ----------
+    themes_ : list of str
+    word_vectorizer_, char_vectorizer_ : CountVectorizer or None
+    n_features_ : int
+    coef_ : ndarray of shape (n_themes, n_features_)
+        Linear score weights per theme (NB ratio times logistic-regression weight).
+    intercept_ : ndarray of shape (n_themes,)
+    calibration_coef_ : ndarray of shape (n_themes,) (multilabel) or (n_themes, n_themes)
+    calibration_intercept_ : ndarray of shape (n_themes,)
+    thresholds_ : ndarray of shape (n_themes,)
+        Probability threshold per theme (multilabel); ``nan`` in multiclass mode, where
+        the most probable theme is predicted.
+    theme_counts_ : ndarray of shape (n_themes,)
+        Training segments per theme.
+
+    Raises
+    ------
+    StageError
+        Invalid ``X``/``Y`` (T410-T412), unknown mode or bad hyperparameters (T413), too
+        few training segments (T414).
+
+    References
+    ----------
+    Wang, S. & Manning, C. D. (2012). Baselines and Bigrams: Simple, Good Sentiment and
+    Topic Classification. ACL 2012, 90-94.
+    Platt, J. (1999). Probabilistic outputs for support vector machines and comparisons
+    to regularized likelihood methods. Advances in Large Margin Classifiers.
+    """
+
+    def __init__(self, themes: Sequence[str] = (), mode: str = "multilabel",
+                 random_state: int = 0, word_ngrams=(1, 2), char_ngrams=(2, 5),
+                 min_df: int = 1, char_min_df: int = 2, max_features: int | None = 200000,
+                 nb_alpha: float = 1.0, C: float = 1.0, class_weight: str | None = "balanced",
+                 inner_folds: int = 5) -> None:
+        self.themes = themes
+        self.mode = mode
+        self.random_state = random_state
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.char_min_df = char_min_df
+        self.max_features = max_features
+        self.nb_alpha = nb_alpha
+        self.C = C
+        self.class_weight = class_weight
+        self.inner_folds = inner_folds
+
+    # -- features -------------------------------------------------------------------
+
+    def _check_params(self) -> list[str]:
+        themes = [str(t) for t in self.themes]
+        if not themes or len(set(themes)) != len(themes):
+            raise StageError("T413", f"themes must be a non-empty list of unique ids; "
+                             f"got {themes!r}")
+        if self.mode not in ("multilabel", "multiclass"):
+            raise StageError("T413", f"mode must be 'multilabel' or 'multiclass'; got "
+                             f"{self.mode!r}; set classifier.mode")
+        if self.mode == "multiclass" and len(themes) < 2:
+            raise StageError("T413", "mode 'multiclass' needs at least two themes")
+        if self.word_ngrams is None and self.char_ngrams is None:
+            raise StageError("T413", "word_ngrams and char_ngrams are both None; keep "
+                             "at least one featuriser")
+        if not self.C > 0 or not self.nb_alpha > 0 or int(self.inner_folds) < 2:
+            raise StageError("T413", "C and nb_alpha must be > 0 and inner_folds >= 2; "
+                             f"got C={self.C}, nb_alpha={self.nb_alpha}, "
+                             f"inner_folds={self.inner_folds}")
+        return themes
+
+    def _vectorizers(self) -> tuple[CountVectorizer | None, CountVectorizer | None]:
+        word = char = None
+        if self.word_ngrams is not None:
+            word = CountVectorizer(lowercase=True, binary=True,
+                                   token_pattern=WORD_TOKEN_PATTERN,
+                                   ngram_range=tuple(self.word_ngrams),
+                                   min_df=self.min_df, max_features=self.max_features,
+                                   dtype=np.float64)
+        if self.char_ngrams is not None:
+            char = CountVectorizer(lowercase=True, binary=True, analyzer="char_wb",
+                                   ngram_range=tuple(self.char_ngrams),
+                                   min_df=self.char_min_df,
+                                   max_features=self.max_features, dtype=np.float64)
+        return word, char
+
+    def _features(self, texts: list[str]) -> sp.csr_matrix:
+        blocks = [vec.transform(texts) for vec in
+                  (self.word_vectorizer_, self.char_vectorizer_) if vec is not None]
+        return sp.hstack(blocks, format="csr", dtype=np.float64)
+
+    # -- one theme ------------------------------------------------------------------
+
+    def _fit_theme(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """Return (weights, intercept) of one theme's NB-weighted logistic regression."""
+        n_pos = int(y.sum())
+        if n_pos == 0 or n_pos == y.size:
+            # A theme never (or always) coded: a constant score far on that side.
+            return np.zeros(X.shape[1]), (-10.0 if n_pos == 0 else 10.0)
+        ratio = _nb_ratio(X, y, self.nb_alpha)
+        model = LogisticRegression(C=self.C, solver="liblinear", dual=True,
+                                   class_weight=self.class_weight, max_iter=1000,
+                                   random_state=self.random_state)
+        model.fit(X @ sp.diags(ratio), y)
+        return model.coef_.ravel() * ratio, float(model.intercept_[0])
+
+    def _inner_splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stratified internal folds for labels ``y`` (1-D); empty if too few rows."""
+        counts = np.bincount(y)
+        counts = counts[counts > 0]
+        n_splits = min(int(self.inner_folds), int(counts.min()))
+        if counts.size < 2 or n_splits < 2:
+            return []
+        folds = StratifiedKFold(n_splits=n_splits, shuffle=True,
+                                random_state=self.random_state)
+        return list(folds.split(np.zeros((y.size, 1)), y))
+
+    def _oof_scores(self, X: sp.csr_matrix, y: np.ndarray,
+                    splits) -> np.ndarray:
+        scores = np.empty(y.size)
+        for train, test in splits:
+            weights, intercept = self._fit_theme(X[train], y[train])
+            scores[test] = X[test] @ weights + intercept
+        return scores
+
+    # -- fit ------------------------------------------------------------------------
+
+    def fit(self, X, Y) -> ThemeClassifier:
+        """Learn features, per-theme models, calibration and thresholds.
+
+        Parameters
+        ----------
+        X : sequence of str, length n_segments
+            Segment texts: space-joined stems (or raw text; it is lowercased).
+        Y : array-like of shape (n_segments, n_themes) of 0/1, in the order of
+            ``themes``; in ``multiclass`` mode also a 1-D array of theme positions or
+            theme ids.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        StageError
+            Invalid inputs or hyperparameters (T410-T413); fewer than 2 segments (T414).
+        """
+        themes = self._check_params()
+        texts = _check_texts(X)
+        if len(texts) < 2:
+            raise StageError("T414", f"the classifier needs at least 2 coded segments; "
+                             f"got {len(texts)}; code more segments")
+        Y = _as_indicator(Y, len(texts), themes, self.mode)
+        self.themes_ = themes
+        word, char = self._vectorizers()
+        try:
+            if word is not None:
+                word.fit(texts)
+            if char is not None:
+                char.fit(texts)
+        except ValueError:
+            raise StageError("T414", "the coded segments contain no words to learn from; "
+                             "check that segment texts are not empty") from None
+        self.word_vectorizer_, self.char_vectorizer_ = word, char
+        features = self._features(texts)
+        self.n_features_ = features.shape[1]
+        n_themes = len(themes)
+        self.coef_ = np.zeros((n_themes, self.n_features_))
+        self.intercept_ = np.zeros(n_themes)
+        self.theme_counts_ = Y.sum(axis=0)
+        if self.mode == "multilabel":
+            self._fit_multilabel(features, Y)
+        else:
+            self._fit_multiclass(features, Y)
+        return self
+
+    def _fit_multilabel(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
+        n_themes = Y.shape[1]
+        self.calibration_coef_ = np.ones(n_themes)
+        self.calibration_intercept_ = np.zeros(n_themes)
+        self.thresholds_ = np.full(n_themes, 0.5)
+        for k in range(n_themes):
+            y = Y[:, k]
+            self.coef_[k], self.intercept_[k] = self._fit_theme(features, y)
+            n_pos = int(y.sum())
+            if n_pos in (0, y.size):
+                prior = 1e-6 if n_pos == 0 else 1 - 1e-6
+                self.calibration_coef_[k] = 0.0
+                self.calibration_intercept_[k] = np.log(prior / (1 - prior))
+                continue
+            splits = self._inner_splits(y)
+            if not splits:
+                continue  # too few segments of one kind: raw sigmoid, threshold 0.5
+            scores = self._oof_scores(features, y, splits)
+            platt = LogisticRegression(C=1.0).fit(scores[:, None], y)
+            self.calibration_coef_[k] = platt.coef_[0, 0]
+            self.calibration_intercept_[k] = platt.intercept_[0]
+            proba = expit(platt.coef_[0, 0] * scores + platt.intercept_[0])
+            self.thresholds_[k] = _best_f1_threshold(proba, y)
+
+    def _fit_multiclass(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
+        n_themes = Y.shape[1]
+        labels = Y.argmax(axis=1)
+        for k in range(n_themes):
+            self.coef_[k], self.intercept_[k] = self._fit_theme(features, Y[:, k])
+        self.thresholds_ = np.full(n_themes, np.nan)
+        self.calibration_coef_ = np.eye(n_themes)
+        self.calibration_intercept_ = np.zeros(n_themes)
+        splits = self._inner_splits(labels)
+        present = np.flatnonzero(self.theme_counts_ > 0)
+        if not splits or present.size < 2:
+            return
+        scores = np.empty((labels.size, n_themes))
+        for train, test in splits:
+            for k in range(n_themes):
+                weights, intercept = self._fit_theme(features[train], Y[train, k])
+                scores[test, k] = features[test] @ weights + intercept
+        stacker = LogisticRegression(C=1.0, max_iter=1000).fit(scores, labels)
+        coef = np.zeros((n_themes, n_themes))
+        intercept = np.full(n_themes, -30.0)  # themes never coded stay improbable
+        coef[stacker.classes_] = stacker.coef_ if present.size > 2 else np.vstack(
+            [-stacker.coef_[0], stacker.coef_[0]]) / 2
+        intercept[stacker.classes_] = stacker.intercept_ if present.size > 2 else np.array(
+            [-stacker.intercept_[0], stacker.intercept_[0]]) / 2
+        self.calibration_coef_ = coef
+        self.calibration_intercept_ = intercept
+
+    # -- predict --------------------------------------------------------------------
+
+    def decision_function(self, X) -> np.ndarray:
+        """Uncalibrated linear score per theme.
+
+        Parameters
+        ----------
+        X : sequence of str, length n_segments
+
+        Returns
+        -------
+        scores : ndarray of shape (n_segments, n_themes)
+            Log-odds-like scores; larger means more likely.
+        """
+        check_is_fitted(self, "coef_")
+        features = self._features(_check_texts(X))
+        return np.asarray(features @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated probability of each theme.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_segments, n_themes)
+            Multilabel: independent probabilities in [0, 1].  Multiclass: rows sum to 1.
+        """
+        scores = self.decision_function(X)
+        if self.mode == "multilabel":
+            return expit(scores * self.calibration_coef_ + self.calibration_intercept_)
+        return softmax(scores @ self.calibration_coef_.T + self.calibration_intercept_,
+                       axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Themes of each segment as a 0/1 matrix.
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_segments, n_themes), int 0/1
+            Multilabel: probability >= ``thresholds_``.  Multiclass: exactly one 1 per
+            row, at the most probable theme.
+        """
+        proba = self.predict_proba(X)
+        if self.mode == "multilabel":
+            return (proba >= self.thresholds_).astype(np.int64)
+        out = np.zeros(proba.shape, dtype=np.int64)
+        out[np.arange(proba.shape[0]), proba.argmax(axis=1)] = 1
+        return out
+
+    def score(self, X, Y, sample_weight=None) -> float:
+        """Macro F1 over themes of ``predict(X)`` against ``Y``."""
+        from sklearn.metrics import f1_score
+
+        check_is_fitted(self, "coef_")
+        Y = _as_indicator(Y, len(_check_texts(X)), self.themes_, self.mode)
+        return float(f1_score(Y, self.predict(X), average="macro", zero_division=0,
+                              sample_weight=sample_weight))
+
+
+def _best_f1_threshold(proba: np.ndarray, y: np.ndarray) -> float:
+    """Grid threshold maximising F1 of ``proba >= t`` against ``y``; ties -> median."""
+    pred = proba[None, :] >= THRESHOLD_GRID[:, None]
+    tp = (pred & (y[None, :] == 1)).sum(axis=1)
+    n_pred = pred.sum(axis=1)
+    f1 = 2 * tp / np.maximum(n_pred + y.sum(), 1)
+    best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+    return float(THRESHOLD_GRID[best[len(best) // 2]])
+
+
+class KeywordBaseline(ClassifierMixin, BaseEstimator):
+    """Predict a theme when any of its seed words' stems occurs in the segment.
+
+    A seed entry of several stems (``"dana desa"``) matches when those stems occur in
+    that order, next to each other.  Matching is on whole space-separated tokens, after
+    lowercasing both sides.
+
+    Parameters
+    ----------
+    seed_stems : mapping of theme id to list of str
+        Stemmed seed words per theme, in theme order (e.g. the codebook's seed words
+        passed through the project's stemmer).
+
+    Attributes
+    ----------
+    themes_ : list of str
+        Theme ids in the order of ``seed_stems``.
+    patterns_ : list of list of tuple of str
+        Seed stems per theme, each as a tuple of tokens.
+    """
+
+    def __init__(self, seed_stems: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.seed_stems = seed_stems
+
+    def fit(self, X=None, Y=None) -> KeywordBaseline:
+        """Store the seed stems; ``X`` and ``Y`` are only checked, nothing is learned.
+
+        Raises
+        ------
+        StageError
+            ``seed_stems`` is empty (T415) or ``Y`` has the wrong shape (T411).
+        """
+        if not self.seed_stems:
+            raise StageError("T415", "the keyword baseline needs seed words; add "
+                             "seed_words to the codebook's themes")
+        self.themes_ = [str(theme) for theme in self.seed_stems]
+        self.patterns_ = [
+            sorted({tuple(str(word).lower().split()) for word in words
+                    if str(word).split()})
+            for words in self.seed_stems.values()
+        ]
+        if X is not None and Y is not None:
+            _as_indicator(Y, len(_check_texts(X)), self.themes_, "multilabel")
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Return a 0/1 matrix of shape (n_segments, n_themes)."""
+        check_is_fitted(self, "patterns_")
+        texts = _check_texts(X)
+        out = np.zeros((len(texts), len(self.themes_)), dtype=np.int64)
+        for i, text in enumerate(texts):
+            tokens = text.lower().split()
+            unigrams = set(tokens)
+            for k, patterns in enumerate(self.patterns_):
+                out[i, k] = any(_contains(tokens, unigrams, p) for p in patterns)
+        return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The 0/1 predictions as floats (the baseline has no graded confidence)."""
+        return self.predict(X).astype(np.float64)
+
+
+def _contains(tokens: list[str], unigrams: set[str], pattern: tuple[str, ...]) -> bool:
+    if len(pattern) == 1:
+        return pattern[0] in unigrams
+    n = len(pattern)
+    return any(tuple(tokens[i:i + n]) == pattern for i in range(len(tokens) - n + 1))

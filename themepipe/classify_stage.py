@@ -1,0 +1,160 @@
+"""Classify stage of a run, and the training run behind ``themepipe train``.
+
+The estimator itself lives in :mod:`themepipe.classify`; model files in
+:mod:`themepipe.modelstore`; cross-validation in :mod:`themepipe.evaluation`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import ClassifierConfig, Config, config_to_dict
+from .errors import ConfigError, ModelError, StageError
+
+
+def model_dir(config: Config) -> Path:
+    """The models folder ``models/<name>`` of the config.
+
+    Raises
+    ------
+    ConfigError
+        ``classifier.model`` is not set (T010).
+    """
+    if config.classifier.model is None:
+        raise ConfigError("T010", "classifier.model is not set; point it at a models folder "
+                          "such as ../models/kajigelem-themes")
+    return Path(config.classifier.model)
+
+
+def make_classifier(cfg: ClassifierConfig, themes: list[str]):
+    """Build an unfitted :class:`~themepipe.classify.ThemeClassifier` from the config."""
+    from .classify import ThemeClassifier
+
+    accepted = set(ThemeClassifier().get_params())
+    params = {k: v for k, v in cfg.model_dump().items() if k in accepted and k != "themes"}
+    return ThemeClassifier(themes=list(themes), **params)
+
+
+def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
+                      ) -> tuple[pd.DataFrame, dict]:
+    """Add ``pred_themes`` and ``p_<theme>`` columns for informant segments.
+
+    Parameters
+    ----------
+    config : Config
+    themes : list of str
+        The codebook's theme ids; the model must have been trained on the same list.
+    segments : pandas.DataFrame
+        With ``stems`` and ``role``; not modified.
+
+    Returns
+    -------
+    segments : pandas.DataFrame
+        A copy with ``pred_themes`` (``;``-joined, empty for interviewer rows and for
+        segments predicted with no theme) and ``p_<theme>`` (probabilities, NaN for
+        interviewer rows).
+    model_info : dict
+        ``name``, ``version``, ``path`` and ``model_sha256`` of the model used.
+
+    Raises
+    ------
+    ModelError
+        No usable model (see :func:`themepipe.modelstore.load_model`), or its themes
+        differ from the codebook's (T310).
+    """
+    from .modelstore import load_model
+
+    folder = model_dir(config)
+    estimator, card = load_model(folder, config.classifier.version)
+    model_themes = list(card.get("themes", getattr(estimator, "themes", [])))
+    if model_themes != list(themes):
+        raise ModelError("T310", f"model themes {model_themes} differ from the codebook's "
+                         f"{list(themes)}; retrain with `themepipe train CONFIG`",
+                         path=folder)
+    out = segments.copy()
+    mask = (out["role"] == "informant").to_numpy()
+    X = list(out.loc[mask, "stems"])
+    proba = estimator.predict_proba(X) if X else np.zeros((0, len(themes)))
+    predicted = estimator.predict(X) if X else np.zeros((0, len(themes)), dtype=int)
+    out["pred_themes"] = ""
+    out.loc[mask, "pred_themes"] = [";".join(t for t, hit in zip(themes, row) if hit)
+                                    for row in predicted]
+    for j, theme in enumerate(themes):
+        out[f"p_{theme}"] = np.nan
+        out.loc[mask, f"p_{theme}"] = proba[:, j]
+    info = {"name": folder.name, "version": card.get("version", ""),
+            "path": str(folder), "model_sha256": card.get("model_sha256", "")}
+    return out, info
+
+
+def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) -> dict:
+    """Train a new model version on the gold-coded segments of the config's corpus.
+
+    Runs grouped cross-validation (by informant) of the classifier and of the seed-word
+    keyword baseline, fits the classifier on all coded segments and writes a new version
+    under ``classifier.model``.
+
+    Returns
+    -------
+    dict
+        ``version_dir``, ``card`` (the model card) and ``problems``.
+
+    Raises
+    ------
+    StageError
+        Fewer than 2 coded informants, or a theme without any positive example (T420).
+    """
+    from .codebook import load_codebook
+    from .classify import KeywordBaseline
+    from .evaluation import grouped_cross_validate
+    from .modelstore import save_model
+    from .pipeline import (Reporter, _Timer, load_corpus, prepare_segments, seed_stems,
+                           training_data)
+    from .preprocess import Preprocessor
+
+    reporter = reporter or Reporter()
+    timer = _Timer(reporter, {}, {})
+    codebook = load_codebook(config.codebook)
+    themes = codebook.ids
+    folder = model_dir(config)
+    with timer.stage("ingest") as st:
+        corpus, codes, problems = load_corpus(config, codebook, reporter=reporter,
+                                              extra_codes=extra_codes)
+        st.summary = f"{corpus.turns['transcript'].nunique()} transcripts"
+    with timer.stage("load-nlp"):
+        preprocessor = Preprocessor.from_config(config.preprocess)
+    segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
+    problems += more
+    X, Y, groups, pairs = training_data(segments, themes)
+    if len(X) == 0:
+        raise StageError("T421", "no coded informant segment; set corpus.codes (or a themes "
+                         "column) and code some turns first")
+    empty = [t for t, n in zip(themes, Y.sum(axis=0)) if n == 0]
+    if empty and config.classifier.mode == "multilabel":
+        raise StageError("T420", f"theme '{empty[0]}' has no coded example; code at least a "
+                         "few segments with it or remove it from the codebook")
+    if len(set(groups)) < 2:
+        raise StageError("T422", "coded segments come from fewer than 2 informants; grouped "
+                         "cross-validation needs at least 2")
+    seeds = seed_stems(codebook, preprocessor)
+    with timer.stage("cross-validate", total=config.classifier.cv_folds) as st:
+        cv = grouped_cross_validate(lambda: make_classifier(config.classifier, themes),
+                                    X, Y, groups, themes, n_splits=config.classifier.cv_folds,
+                                    random_state=config.classifier.random_state)
+        baseline = grouped_cross_validate(lambda: KeywordBaseline(seeds), X, Y, groups,
+                                          themes, n_splits=config.classifier.cv_folds,
+                                          random_state=config.classifier.random_state)
+        st.summary = (f"macro-F1 {cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f} "
+                      f"(keyword baseline {baseline['macro_f1_mean']:.3f})")
+    with timer.stage("fit") as st:
+        estimator = make_classifier(config.classifier, themes).fit(X, Y)
+        version_dir = save_model(estimator, folder, pairs,
+                                 {"themepipe": cv, "keyword_baseline": baseline},
+                                 config_to_dict(config), themes)
+        st.summary = str(version_dir)
+    from .modelstore import load_model
+    _, card = load_model(folder, Path(version_dir).name)
+    return {"version_dir": Path(version_dir), "card": card, "problems": problems}

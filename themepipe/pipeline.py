@@ -1,0 +1,352 @@
+"""The whole run: ingest -> segment -> preprocess -> topics -> classify -> compare -> write.
+
+:func:`run` is what ``themepipe run`` calls.  It returns a :class:`RunResult`; it never
+prints.  Progress goes to an optional :class:`Reporter` (the CLI passes one that draws a
+rich progress display).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .codebook import Codebook, load_codebook, theme_matrix
+from .compare import informant_themes, theme_distribution
+from .config import Config, config_to_dict
+from .errors import InformantError, Problem, StageError
+from .ingest import Corpus, ingest_table, ingest_transcripts, load_codes
+from .runfolder import RunFolder
+from .segment import attach_codes, segment_turns
+
+SEGMENT_COLUMNS = ["segment_id", "transcript", "informant_id", "group", "speaker", "role",
+                   "turn_index", "start_char", "end_char", "text", "tokens", "stems",
+                   "dominant_topic", "gold_themes", "pred_themes"]
+LIBRARIES = ["themepipe", "spacy", "PySastrawi", "gensim", "scikit-learn", "numpy",
+             "scipy", "pandas", "pydantic", "skops"]
+
+
+class Reporter:
+    """Receives progress from a run; the default does nothing.
+
+    Methods are called in order ``stage_start`` -> ``advance``* -> ``stage_end`` for each
+    stage.
+    """
+
+    def stage_start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins; ``total`` units of work (files, segments) if known."""
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        """``done`` units of the current stage are finished."""
+
+    def stage_end(self, stage: str, summary: str, seconds: float) -> None:
+        """A stage ended; ``summary`` is a short count line."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    out : Path
+        The run folder link.
+    manifest : dict
+        The manifest written to ``manifest.json``.
+    problems : list of Problem
+        Inputs skipped or warned about (exit code 1 when non-empty).
+    """
+
+    out: Path
+    manifest: dict
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries a run depends on."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["themepipe"] = __version__
+    return versions
+
+
+class _Timer:
+    def __init__(self, reporter: Reporter, timings: dict, counts: dict) -> None:
+        self.reporter, self.timings, self.counts = reporter, timings, counts
+
+    def stage(self, name: str, total: int | None = None) -> _Stage:
+        return _Stage(self, name, total)
+
+
+class _Stage:
+    def __init__(self, timer: _Timer, name: str, total: int | None) -> None:
+        self.timer, self.name, self.total, self.summary = timer, name, total, ""
+
+    def __enter__(self) -> _Stage:
+        self.start = time.perf_counter()
+        self.timer.reporter.stage_start(self.name, self.total)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            seconds = time.perf_counter() - self.start
+            self.timer.timings[self.name] = round(seconds, 3)
+            self.timer.reporter.stage_end(self.name, self.summary, seconds)
+        return False
+
+
+def load_corpus(config: Config, codebook: Codebook, strict: bool = False,
+                reporter: Reporter | None = None, extra_codes: list[Path] | None = None,
+                ) -> tuple[Corpus, pd.DataFrame | None, list[Problem]]:
+    """Ingest the corpus and read its gold codes.
+
+    Returns
+    -------
+    corpus : Corpus
+    codes : pandas.DataFrame or None
+        Merged codes (see :func:`themepipe.coding.merge_codes`), one row per turn.
+    problems : list of Problem
+    """
+    reporter = reporter or Reporter()
+    if config.corpus.format == "table":
+        corpus, codes = ingest_table(config.corpus, codebook)
+        code_tables = [codes] if not codes.empty else []
+    else:
+        corpus = ingest_transcripts(config.corpus, strict=strict,
+                                    progress=reporter.advance)
+        code_tables = []
+        if config.corpus.codes is not None:
+            code_tables.append(load_codes(config.corpus.codes, codebook))
+    for path in extra_codes or []:
+        code_tables.append(load_codes(path, codebook))
+    check_groups(corpus, config)
+    from .coding import merge_codes
+    codes = merge_codes(code_tables, codebook.ids) if code_tables else None
+    return corpus, codes, list(corpus.problems)
+
+
+def check_groups(corpus: Corpus, config: Config) -> None:
+    """Refuse informant groups that the config does not declare (when it declares any).
+
+    Raises
+    ------
+    InformantError
+        A group in the data is not in ``groups:`` (T208).
+    """
+    if config.groups is None:
+        return
+    found = sorted(set(corpus.turns.loc[corpus.turns["role"] == "informant", "group"]))
+    unknown = [g for g in found if g not in config.groups]
+    if unknown:
+        raise InformantError("T208", f"group '{unknown[0]}' is not declared in the config's "
+                             f"groups ({', '.join(config.groups)}); add it to groups: or fix "
+                             "the informants table", path=config.corpus.informants
+                             or config.corpus.path)
+
+
+def prepare_segments(config: Config, corpus: Corpus, codes: pd.DataFrame | None,
+                     preprocessor, timer: _Timer) -> tuple[pd.DataFrame, list[Problem]]:
+    """Segment, attach gold codes and preprocess; returns the segments table."""
+    with timer.stage("segment") as st:
+        segments = segment_turns(corpus.turns, config.segment.max_sentences,
+                                 preprocessor.sentences)
+        segments, problems = attach_codes(segments, codes, str(config.corpus.codes or
+                                                               config.corpus.path))
+        n_inf = int((segments["role"] == "informant").sum())
+        n_coded = int((segments["gold_themes"] != "").sum())
+        timer.counts.update(segments=len(segments), informant_segments=n_inf,
+                            coded_segments=n_coded)
+        st.summary = f"{len(segments)} segments, {n_inf} informant, {n_coded} coded"
+    with timer.stage("preprocess", total=len(segments)) as st:
+        segments = preprocessor.transform(segments, n_process=config.executor.n_process)
+        n_tokens = int(segments["stems"].str.split().str.len().fillna(0).sum())
+        timer.counts["stems"] = n_tokens
+        st.summary = f"{n_tokens} stems"
+    return segments, problems
+
+
+def seed_stems(codebook: Codebook, preprocessor) -> dict[str, list[str]]:
+    """Normalise and stem the codebook's seed words, dropping duplicates."""
+    seeds = {}
+    for theme, words in codebook.seed_words().items():
+        stems = [preprocessor.stem_word(w) for w in words]
+        seeds[theme] = list(dict.fromkeys(s for s in stems if s))
+    return seeds
+
+
+def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, preprocessor):
+    """Fit the topic model on informant segments; return (model, doc_topic, mask)."""
+    from .topics import SeededTopicModel
+
+    cfg = config.topics
+    n_seeded = len(codebook.ids) if cfg.seeded else 0
+    if cfg.num_topics < n_seeded:
+        raise StageError("T401", f"topics.num_topics is {cfg.num_topics} but the codebook "
+                         f"seeds {n_seeded} topics; set topics.num_topics >= {n_seeded} "
+                         "or topics.seeded: false")
+    mask = (segments["role"] == "informant").to_numpy()
+    docs = [s.split() for s in segments.loc[mask, "stems"]]
+    params = cfg.model_dump(exclude={"seeded"})
+    model = SeededTopicModel(seed_words=seed_stems(codebook, preprocessor) if cfg.seeded
+                             else None, **params)
+    model.fit(docs)
+    return model, model.transform(docs), mask
+
+
+def run(config: Config, out: Path, config_path: Path | None = None, strict: bool = False,
+        reporter: Reporter | None = None) -> RunResult:
+    """Run the whole pipeline and publish the run folder at ``out`` atomically.
+
+    Parameters
+    ----------
+    config : Config
+        Validated config (see :func:`themepipe.config.load_config`).
+    out : Path
+        Run folder link (see :mod:`themepipe.runfolder`).
+    config_path : Path, optional
+        The config file, recorded with its sha256 in the manifest.
+    strict : bool
+        Stop at the first bad input file instead of skipping it.
+    reporter : Reporter, optional
+        Progress receiver.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ThemepipeError
+        Any user-caused problem that stops the run; nothing is written then.
+    """
+    from .classify_stage import classify_segments
+    from .preprocess import Preprocessor
+
+    reporter = reporter or Reporter()
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    timer = _Timer(reporter, timings, counts)
+    started = datetime.now(timezone.utc)
+    codebook = load_codebook(config.codebook)
+    themes = codebook.ids
+
+    with timer.stage("ingest") as st:
+        corpus, codes, problems = load_corpus(config, codebook, strict, reporter)
+        counts.update(transcripts=len(corpus.turns["transcript"].unique()),
+                      turns=len(corpus.turns),
+                      informants=int(corpus.turns.loc[corpus.turns["role"] == "informant",
+                                                      "informant_id"].nunique()))
+        st.summary = (f"{counts['transcripts']} transcripts, {counts['turns']} turns, "
+                      f"{counts['informants']} informants"
+                      + (f", {len(problems)} problem(s)" if problems else ""))
+    with timer.stage("load-nlp") as st:
+        preprocessor = Preprocessor.from_config(config.preprocess)
+        st.summary = "spaCy blank('id') + components"
+    segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
+    problems += more
+
+    with timer.stage("topics") as st:
+        topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
+        topics_table = topic_model.topics_table(topn=10)
+        segments["dominant_topic"] = ""
+        segments.loc[mask, "dominant_topic"] = [str(k) for k in doc_topic.argmax(axis=1)]
+        segment_topics = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in
+                                                          range(doc_topic.shape[1])])
+        segment_topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
+        st.summary = f"{doc_topic.shape[1]} topics on {int(mask.sum())} segments"
+
+    with timer.stage("classify") as st:
+        segments, model_info = classify_segments(config, themes, segments)
+        n_pred = int((segments["pred_themes"].fillna("") != "").sum())
+        st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"
+
+    with timer.stage("compare") as st:
+        distribution = theme_distribution(segments, themes, "group", config.groups)
+        per_informant = informant_themes(segments, themes)
+        st.summary = f"{distribution['group'].nunique()} groups x {len(themes)} themes"
+
+    columns = SEGMENT_COLUMNS + [f"p_{t}" for t in themes]
+    manifest = {
+        "themepipe_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "config": config_to_dict(config),
+        "config_file": None if config_path is None else {
+            "path": str(config_path), "sha256": sha256_file(config_path)},
+        "inputs": input_checksums(config, corpus),
+        "libraries": library_versions(),
+        "seeds": {"topics": config.topics.random_state,
+                  "classifier": config.classifier.random_state,
+                  "compare": config.compare.random_state},
+        "model": model_info,
+        "counts": counts,
+        "timings_s": timings,
+        "problems": [p.__dict__ for p in problems],
+        "strict": strict,
+    }
+    with timer.stage("write") as st:
+        with RunFolder(out) as folder:
+            folder.write_csv("segments.csv", segments[columns])
+            folder.write_csv("segment_topics.csv", segment_topics)
+            folder.write_csv("topics.csv", topics_table)
+            folder.write_csv("theme_distribution.csv", distribution)
+            folder.write_csv("informant_themes.csv", per_informant)
+            folder.write_csv("informants.csv", corpus.informants)
+            for name, text in corpus.sources.items():
+                folder.write_text(f"sources/{name}", text)
+            manifest["timings_s"]["write"] = 0.0
+            folder.write_json("manifest.json", manifest)
+        st.summary = str(out)
+    return RunResult(out, manifest, problems)
+
+
+def input_checksums(config: Config, corpus: Corpus) -> dict[str, str]:
+    """sha256 of every input file: codebook, informants, codes, transcripts or table."""
+    sums = {"codebook": sha256_file(config.codebook)}
+    for key in ("informants", "codes"):
+        path = getattr(config.corpus, key)
+        if path is not None and Path(path).is_file():
+            sums[key] = sha256_file(path)
+    for name, path in sorted(corpus.files.items()):
+        sums[f"corpus/{name}"] = sha256_file(path)
+    return sums
+
+
+def training_data(segments: pd.DataFrame, themes: list[str]):
+    """Gold-coded informant segments as classifier input.
+
+    Returns
+    -------
+    X : list of str
+        Space-joined stems per coded segment.
+    Y : ndarray of shape (n_coded, n_themes), 0/1
+    groups : ndarray of str
+        Informant id per coded segment (for grouped cross-validation).
+    pairs : list of (str, tuple of str)
+        (segment text, themes) for the training-data checksum.
+    """
+    coded = segments[(segments["role"] == "informant") & (segments["gold_themes"] != "")]
+    Y = theme_matrix(list(coded["gold_themes"]), themes)
+    pairs = [(text, tuple(t for t in cell.split(";") if t and t != "none"))
+             for text, cell in zip(coded["text"], coded["gold_themes"])]
+    return list(coded["stems"]), Y, coded["informant_id"].to_numpy(), pairs
+
