@@ -25,14 +25,17 @@ the short list of trusted types in :data:`themepipe.modelstore.TRUSTED_TYPES`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, softmax
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import StageError
@@ -98,10 +101,13 @@ def _as_indicator(Y, n_rows: int, themes: Sequence[str], mode: str) -> np.ndarra
     return Y
 
 
-def _nb_ratio(X: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.ndarray:
-    """Log-count ratio ``r`` of Wang & Manning (2012), eq. 2, for binary features."""
-    p = alpha + np.asarray(X[y == 1].sum(axis=0)).ravel()
-    q = alpha + np.asarray(X[y == 0].sum(axis=0)).ravel()
+def _nb_ratio(presence: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Log-count ratio ``r`` of Wang & Manning (2012), eq. 2, on binary features.
+
+    ``presence`` is the 0/1 feature matrix, ``y`` the 0/1 labels of its rows.
+    """
+    p = alpha + presence.T @ (y == 1).astype(np.float64)
+    q = alpha + presence.T @ (y == 0).astype(np.float64)
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
@@ -140,7 +146,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         Keep at most this many of the most frequent n-grams per featuriser.
     nb_alpha : float, default 1.0
         Additive smoothing of the naive-Bayes counts.
-    C : float, default 1.0
+    C : float, default 4.0
         Inverse L2 regularisation strength of each theme's logistic regression.
     class_weight : {"balanced"} or None, default "balanced"
         Class weighting of each theme's logistic regression.
@@ -181,8 +187,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, themes: Sequence[str] = (), mode: str = "multilabel",
                  random_state: int = 0, word_ngrams=(1, 2), char_ngrams=(2, 5),
                  min_df: int = 1, char_min_df: int = 2, max_features: int | None = 200000,
-                 nb_alpha: float = 1.0, C: float = 1.0, class_weight: str | None = "balanced",
-                 inner_folds: int = 5) -> None:
+                 nb_alpha: float = 1.0, C: float = 4.0, class_weight: str | None = "balanced",
+                 inner_folds: int = 5, norm: str | None = "l2",
+                 n_jobs: int | None = None) -> None:
         self.themes = themes
         self.mode = mode
         self.random_state = random_state
@@ -195,6 +202,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.inner_folds = inner_folds
+        self.norm = norm
+        self.n_jobs = n_jobs
 
     # -- features -------------------------------------------------------------------
 
@@ -232,10 +241,18 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                                    max_features=self.max_features, dtype=np.float64)
         return word, char
 
-    def _features(self, texts: list[str]) -> sp.csr_matrix:
-        blocks = [vec.transform(texts) for vec in
+    def _features(self, texts: list[str], fit: bool = False) -> sp.csr_matrix:
+        """Binary n-gram features, rows L2-normalised when ``norm='l2'``."""
+        blocks = [(vec.fit_transform if fit else vec.transform)(texts) for vec in
                   (self.word_vectorizer_, self.char_vectorizer_) if vec is not None]
-        return sp.hstack(blocks, format="csr", dtype=np.float64)
+        features = sp.hstack(blocks, format="csr", dtype=np.float64)
+        if self.norm == "l2":
+            features = normalize(features, norm="l2", copy=False)
+        # Canonical form up front: scipy would otherwise sort indices lazily, in place,
+        # while worker threads read the matrix.
+        features.sum_duplicates()
+        features.sort_indices()
+        return features
 
     # -- one theme ------------------------------------------------------------------
 
@@ -245,31 +262,49 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if n_pos == 0 or n_pos == y.size:
             # A theme never (or always) coded: a constant score far on that side.
             return np.zeros(X.shape[1]), (-10.0 if n_pos == 0 else 10.0)
-        ratio = _nb_ratio(X, y, self.nb_alpha)
+        presence = X.copy()
+        presence.data[:] = 1.0
+        ratio = _nb_ratio(presence, y, self.nb_alpha)
+        scaled = presence  # reuse the copy: X with column j multiplied by ratio[j]
+        scaled.data[:] = X.data * ratio[X.indices]
         model = LogisticRegression(C=self.C, solver="liblinear", dual=True,
                                    class_weight=self.class_weight, max_iter=1000,
                                    random_state=self.random_state)
-        model.fit(X @ sp.diags(ratio), y)
+        model.fit(scaled, y)
         return model.coef_.ravel() * ratio, float(model.intercept_[0])
 
     def _inner_splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Stratified internal folds for labels ``y`` (1-D); empty if too few rows."""
         counts = np.bincount(y)
         counts = counts[counts > 0]
+        if counts.size < 2:
+            return []
         n_splits = min(int(self.inner_folds), int(counts.min()))
-        if counts.size < 2 or n_splits < 2:
+        if n_splits < 2:
             return []
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True,
                                 random_state=self.random_state)
         return list(folds.split(np.zeros((y.size, 1)), y))
 
-    def _oof_scores(self, X: sp.csr_matrix, y: np.ndarray,
-                    splits) -> np.ndarray:
-        scores = np.empty(y.size)
-        for train, test in splits:
-            weights, intercept = self._fit_theme(X[train], y[train])
-            scores[test] = X[test] @ weights + intercept
-        return scores
+    def _run_fits(self, features: sp.csr_matrix, Y: np.ndarray,
+                  tasks: list[tuple[int, np.ndarray | None]]) -> list:
+        """Fit one theme model per task (theme, training rows or None for all rows).
+
+        liblinear releases the GIL, so threads use ``n_jobs`` cores; every task is
+        independent and results come back in task order, so the outcome does not depend
+        on ``n_jobs``.
+        """
+        def run(task):
+            k, rows = task
+            if rows is None:
+                return self._fit_theme(features, Y[:, k])
+            return self._fit_theme(features[rows], Y[rows, k])
+
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if n_jobs == 1 or len(tasks) == 1:
+            return [run(task) for task in tasks]
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            return list(pool.map(run, tasks))
 
     # -- fit ------------------------------------------------------------------------
 
@@ -300,21 +335,13 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                              f"got {len(texts)}; code more segments")
         Y = _as_indicator(Y, len(texts), themes, self.mode)
         self.themes_ = themes
-        word, char = self._vectorizers()
+        self.word_vectorizer_, self.char_vectorizer_ = self._vectorizers()
         try:
-            if word is not None:
-                word.fit(texts)
-            if char is not None:
-                char.fit(texts)
+            features = self._features(texts, fit=True)
         except ValueError:
             raise StageError("T414", "the coded segments contain no words to learn from; "
                              "check that segment texts are not empty") from None
-        self.word_vectorizer_, self.char_vectorizer_ = word, char
-        features = self._features(texts)
         self.n_features_ = features.shape[1]
-        n_themes = len(themes)
-        self.coef_ = np.zeros((n_themes, self.n_features_))
-        self.intercept_ = np.zeros(n_themes)
         self.theme_counts_ = Y.sum(axis=0)
         if self.mode == "multilabel":
             self._fit_multilabel(features, Y)
@@ -323,23 +350,31 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_multilabel(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
-        n_themes = Y.shape[1]
+        n_rows, n_themes = Y.shape
+        splits = [self._inner_splits(Y[:, k]) for k in range(n_themes)]
+        tasks = [(k, None) for k in range(n_themes)]
+        tasks += [(k, train) for k in range(n_themes) for train, _ in splits[k]]
+        fitted = iter(self._run_fits(features, Y, tasks))
+        final = [next(fitted) for _ in range(n_themes)]
+        self.coef_ = np.vstack([weights for weights, _ in final])
+        self.intercept_ = np.array([intercept for _, intercept in final])
         self.calibration_coef_ = np.ones(n_themes)
         self.calibration_intercept_ = np.zeros(n_themes)
         self.thresholds_ = np.full(n_themes, 0.5)
         for k in range(n_themes):
             y = Y[:, k]
-            self.coef_[k], self.intercept_[k] = self._fit_theme(features, y)
             n_pos = int(y.sum())
-            if n_pos in (0, y.size):
+            if n_pos in (0, n_rows):
                 prior = 1e-6 if n_pos == 0 else 1 - 1e-6
                 self.calibration_coef_[k] = 0.0
                 self.calibration_intercept_[k] = np.log(prior / (1 - prior))
                 continue
-            splits = self._inner_splits(y)
-            if not splits:
+            if not splits[k]:
                 continue  # too few segments of one kind: raw sigmoid, threshold 0.5
-            scores = self._oof_scores(features, y, splits)
+            scores = np.empty(n_rows)
+            for _, test in splits[k]:
+                weights, intercept = next(fitted)
+                scores[test] = features[test] @ weights + intercept
             platt = LogisticRegression(C=1.0).fit(scores[:, None], y)
             self.calibration_coef_[k] = platt.coef_[0, 0]
             self.calibration_intercept_[k] = platt.intercept_[0]
@@ -347,29 +382,38 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             self.thresholds_[k] = _best_f1_threshold(proba, y)
 
     def _fit_multiclass(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
-        n_themes = Y.shape[1]
+        n_rows, n_themes = Y.shape
         labels = Y.argmax(axis=1)
-        for k in range(n_themes):
-            self.coef_[k], self.intercept_[k] = self._fit_theme(features, Y[:, k])
+        present = np.flatnonzero(self.theme_counts_ > 0)
+        splits = self._inner_splits(labels) if present.size >= 2 else []
+        tasks = [(k, None) for k in range(n_themes)]
+        tasks += [(k, train) for train, _ in splits for k in range(n_themes)]
+        fitted = iter(self._run_fits(features, Y, tasks))
+        final = [next(fitted) for _ in range(n_themes)]
+        self.coef_ = np.vstack([weights for weights, _ in final])
+        self.intercept_ = np.array([intercept for _, intercept in final])
         self.thresholds_ = np.full(n_themes, np.nan)
         self.calibration_coef_ = np.eye(n_themes)
         self.calibration_intercept_ = np.zeros(n_themes)
-        splits = self._inner_splits(labels)
-        present = np.flatnonzero(self.theme_counts_ > 0)
-        if not splits or present.size < 2:
+        if not splits:
             return
-        scores = np.empty((labels.size, n_themes))
-        for train, test in splits:
+        scores = np.empty((n_rows, n_themes))
+        for _, test in splits:
             for k in range(n_themes):
-                weights, intercept = self._fit_theme(features[train], Y[train, k])
+                weights, intercept = next(fitted)
                 scores[test, k] = features[test] @ weights + intercept
+        # Stacked calibration: a multinomial logistic regression over the out-of-fold
+        # theme scores turns them into probabilities that sum to 1.
         stacker = LogisticRegression(C=1.0, max_iter=1000).fit(scores, labels)
         coef = np.zeros((n_themes, n_themes))
         intercept = np.full(n_themes, -30.0)  # themes never coded stay improbable
-        coef[stacker.classes_] = stacker.coef_ if present.size > 2 else np.vstack(
-            [-stacker.coef_[0], stacker.coef_[0]]) / 2
-        intercept[stacker.classes_] = stacker.intercept_ if present.size > 2 else np.array(
-            [-stacker.intercept_[0], stacker.intercept_[0]]) / 2
+        if present.size > 2:
+            coef[stacker.classes_] = stacker.coef_
+            intercept[stacker.classes_] = stacker.intercept_
+        else:  # binary: one logit z; softmax over (-z/2, z/2) is sigmoid(z)
+            coef[stacker.classes_] = np.vstack([-stacker.coef_[0], stacker.coef_[0]]) / 2
+            intercept[stacker.classes_] = np.array([-stacker.intercept_[0],
+                                                    stacker.intercept_[0]]) / 2
         self.calibration_coef_ = coef
         self.calibration_intercept_ = intercept
 

@@ -24,7 +24,7 @@ def model_dir(config: Config) -> Path:
         ``classifier.model`` is not set (T010).
     """
     if config.classifier.model is None:
-        raise ConfigError("T010", "classifier.model is not set; point it at a models folder "
+        raise ConfigError("T013", "classifier.model is not set; point it at a models folder "
                           "such as ../models/kajigelem-themes")
     return Path(config.classifier.model)
 
@@ -130,14 +130,14 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
     problems += more
     X, Y, groups, pairs = training_data(segments, themes)
     if len(X) == 0:
-        raise StageError("T421", "no coded informant segment; set corpus.codes (or a themes "
+        raise StageError("T451", "no coded informant segment; set corpus.codes (or a themes "
                          "column) and code some turns first")
     empty = [t for t, n in zip(themes, Y.sum(axis=0)) if n == 0]
     if empty and config.classifier.mode == "multilabel":
-        raise StageError("T420", f"theme '{empty[0]}' has no coded example; code at least a "
+        raise StageError("T450", f"theme '{empty[0]}' has no coded example; code at least a "
                          "few segments with it or remove it from the codebook")
     if len(set(groups)) < 2:
-        raise StageError("T422", "coded segments come from fewer than 2 informants; grouped "
+        raise StageError("T452", "coded segments come from fewer than 2 informants; grouped "
                          "cross-validation needs at least 2")
     seeds = seed_stems(codebook, preprocessor)
     with timer.stage("cross-validate", total=config.classifier.cv_folds) as st:

@@ -9,8 +9,10 @@ scalar, so ``--set topics.num_topics=8`` gives an integer).
 from __future__ import annotations
 
 import copy
+import types
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -27,27 +29,58 @@ DEFAULT_HEADER_KEYS = ["Informan", "Kelompok", "Tanggal", "Lokasi"]
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True,
+                              use_attribute_docstrings=True)
 
 
 class CorpusConfig(Section):
     """Where the transcripts are and how to read them (``corpus:``)."""
 
     path: Path
+    """Folder of transcripts (searched recursively), or a segment table file."""
     format: Literal["transcripts", "table"] = "transcripts"
+    """``transcripts`` (a folder) or ``table`` (CSV/TSV/JSONL/XLSX/Parquet, one row per segment)."""
     informants: Path | None = None
+    """informants.csv: transcript, speaker_label, informant_id, name, group, attributes..."""
     codes: Path | None = None
+    """Gold codes: transcript, turn_index, themes (``;``-separated, or ``none``), optional coder."""
     include: list[str] = Field(default_factory=lambda: ["*.txt", "*.md", "*.docx"])
+    """File-name patterns of transcripts."""
     interviewer_labels: list[str] = Field(
         default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
+    """Speaker labels of interviewers (case-insensitive); their turns are not coded."""
     header_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_HEADER_KEYS))
+    """``Key: value`` lines at the top of a file with these keys are metadata, not turns."""
     label_pattern: str | None = None
+    """Regex replacing the built-in label recognition, matched at each line start; needs a
+    named group ``label`` (the speaker label), optional group ``speech`` (where the speech
+    starts; default: the end of the match), e.g. ``'(?P<label>[A-Z]\\w*)\\s*>\\s*'``."""
     encoding: str = "auto"
+    """``auto`` (BOM, then UTF-8, then Windows-1252 with a warning) or a codec name."""
     max_file_mb: float = Field(200.0, gt=0)
+    """Larger input files are refused."""
     text_column: str = "text"
+    """Table format: column with the segment text."""
     group_column: str = "group"
+    """Table format: column with the informant group."""
     informant_column: str = "informant_id"
+    """Table format: column with the informant id."""
     themes_column: str = "themes"
+    """Table format: gold themes (``;``-separated; ``none`` = coded, no theme; empty = uncoded)."""
+
+    @field_validator("label_pattern")
+    @classmethod
+    def _label_pattern_has_label_group(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None:
+            try:
+                compiled = re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc})") from None
+            if "label" not in compiled.groupindex:
+                raise ValueError("needs a named group 'label', e.g. '(?P<label>[A-Z]\\w*):'")
+        return value
 
 
 class SegmentConfig(Section):
@@ -58,23 +91,89 @@ class SegmentConfig(Section):
     """
 
     unit: Literal["turn"] = "turn"
+    """Unit of segmentation (speaker turns)."""
     max_sentences: int = Field(0, ge=0)
+    """0: one segment per turn; N: windows of N sentences for longer informant turns."""
 
 
 class PreprocessConfig(Section):
-    """Normalisation, tokenisation, stop words and stemming (``preprocess:``)."""
+    """Normalisation, tokenisation, stop words and stemming (``preprocess:``).
+
+    File formats are described in ``configs/README.md``; a path left unset means the
+    resource is not used (or the built-in default list is, where one is named).
+    """
 
     stem: bool = True
+    """Stem with PySastrawi; false makes every stem equal its norm."""
+    lexicon: Path | None = None
+    """TSV of colloquial/Javanese form -> standard form (one word each)."""
+    lexicon_extra: Path | None = None
+    """A second lexicon TSV, e.g. the study's own; its entries override ``lexicon``."""
+    lookups_norm: bool = False
+    """Layer spacy-lookups-data's ``id_lexeme_norm`` table under the lexicons."""
     protected_words: Path | None = None
+    """Word list: names and domain words that are never re-analysed nor stemmed."""
+    stem_overrides: Path | None = None
+    """TSV of word -> stem that replaces the stemmer's answer for known wrong stems."""
+    stop_words: Path | None = None
+    """Word list added to spaCy's Indonesian stop words; ``!word`` lines remove one."""
+    keep_words: list[str] = Field(
+        default_factory=lambda: ["tidak", "tak", "bukan", "belum", "jangan"])
+    """Words never treated as stop words (negations carry meaning for themes)."""
+    stop_numbers: bool = True
+    """Numbers (``2007``, ``10.000``) are tokens but are left out of ``stems``."""
+    fillers: list[str] | None = None
+    """Hesitation words that produce no token; unset = built-in list (ee, eh, hmm, anu...)."""
+    note_patterns: Path | None = None
+    """Transcriber-note patterns, one a line; unset = built-in ([...], timestamps, (tertawa)...)."""
+    abbreviations: list[str] | None = None
+    """Abbreviations kept as one token that never end a sentence; unset = built-in list."""
 
 
 class TopicsConfig(Section):
-    """Topic model (``topics:``). ``num_topics`` counts seeded plus residual topics."""
+    """Topic model (``topics:``). ``num_topics`` counts seeded plus residual topics.
 
-    model: Literal["lda", "nmf"] = "lda"
+    Every key but ``seeded`` is a parameter of
+    :class:`themepipe.topics.SeededTopicModel`; see its docstring for the details.
+    """
+
+    #: nmf (scikit-learn NMF on TF-IDF; the default, chosen by bench/topics.py) or lda
+    #: (gensim LdaModel).
+    model: Literal["lda", "nmf"] = "nmf"
+    #: Number of topics: one per codebook theme when seeded, plus residual topics.
     num_topics: int = Field(9, ge=1)
+    #: Anchor topic k to codebook theme k through the themes' seed words.
     seeded: bool = True
+    #: Seed of every random draw of the topic model.
     random_state: int = 0
+    #: LDA: passes over the segments.
+    passes: int = Field(10, ge=1)
+    #: LDA: maximum variational iterations per segment.
+    iterations: int = Field(100, ge=1)
+    #: NMF: maximum solver iterations.
+    max_iter: int = Field(400, ge=1)
+    #: Keep terms found in at least this many segments (seed words are always kept).
+    no_below: int = Field(3, ge=1)
+    #: Keep terms found in at most this share of segments (seed words are always kept).
+    no_above: float = Field(0.2, gt=0, le=1)
+    #: Keep at most this many terms, most frequent first (null: no limit).
+    keep_n: int | None = Field(100000, ge=1)
+    #: Merge frequent word pairs into one term (gensim Phrases), e.g. tindak_lanjut.
+    bigrams: bool = False
+    #: Phrases: minimum count of a word pair.
+    bigram_min_count: int = Field(5, ge=1)
+    #: Phrases: score threshold of a word pair (higher: fewer pairs).
+    bigram_threshold: float = Field(10.0, gt=0)
+    #: Seeding strength: LDA pseudo-counts per seed word as a share of its frequency;
+    #: NMF extra weight of the seed words' TF-IDF columns.
+    seed_weight: float = Field(0.5, gt=0)
+    #: LDA document-topic prior: symmetric, asymmetric, auto or a positive number.
+    alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = \
+        "symmetric"
+    #: LDA topic-term prior before seeding (null: 1 / num_topics).
+    eta: float | None = Field(None, gt=0)
+    #: Top terms per topic scored by NPMI (topics.csv) and UMass.
+    coherence_topn: int = Field(10, ge=2)
 
 
 class ClassifierConfig(Section):
@@ -91,31 +190,42 @@ class CompareConfig(Section):
     """Comparison of themes across informant groups (``compare:``)."""
 
     by: list[str] = Field(default_factory=lambda: ["group"])
+    """Informant attributes to compare by (columns of informants.csv)."""
     bootstrap: int = Field(2000, ge=0)
+    """Bootstrap resamples (of informants) for confidence intervals."""
     permutations: int = Field(5000, ge=0)
+    """Permutations (of group labels across informants) for tests."""
     random_state: int = 0
+    """Seed of the bootstrap and permutations."""
 
 
 class PrivacyConfig(Section):
     """Pseudonymisation of outputs meant for sharing (``privacy:``)."""
 
     redact: bool = True
+    """Pseudonymise names in outputs meant for sharing (quotes, reports, .qdpx)."""
 
 
 class ReportConfig(Section):
     """Which reports ``run`` writes (``report:``)."""
 
     html: bool = True
+    """Write report.html."""
     xlsx: bool = True
+    """Write report.xlsx (one sheet per table)."""
     qdpx: bool = False
+    """Write a REFI-QDA project (project.qdpx)."""
 
 
 class ExecutorConfig(Section):
     """Where per-partition stages run (``executor:``)."""
 
     kind: Literal["local"] = "local"
+    """``local``: this machine."""
     n_process: int = Field(1, ge=1)
+    """Processes for per-partition stages (preprocess); output is identical for any N."""
     partition_size: int = Field(20000, ge=1)
+    """Segments per partition."""
 
 
 class Config(Section):
@@ -123,7 +233,9 @@ class Config(Section):
 
     corpus: CorpusConfig
     codebook: Path
+    """Codebook YAML (themes with id, label, definitions, example, seed_words)."""
     groups: list[str] | None = None
+    """Expected informant groups; a group in the data that is not listed is an error."""
     segment: SegmentConfig = Field(default_factory=SegmentConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
@@ -266,3 +378,51 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
 def config_to_dict(config: Config) -> dict:
     """Return the resolved config as plain JSON-ready data (paths as strings)."""
     return config.model_dump(mode="json")
+
+
+def _type_name(annotation: Any) -> str:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return " / ".join(f"`{a}`" for a in args)
+    if args and typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in args)
+    if args:
+        return f"{annotation.__name__}[{', '.join(_type_name(a) for a in args)}]"
+    return "None" if annotation is type(None) else getattr(annotation, "__name__",
+                                                           str(annotation))
+
+
+def config_reference() -> str:
+    """Markdown reference of every config key, generated from the pydantic models.
+
+    Returns
+    -------
+    str
+        One table per section: key, type, default, description.
+    """
+    lines = []
+    top = Config.model_fields
+    lines += ["| key | type | default | description |", "|---|---|---|---|"]
+    for name, field in top.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            continue
+        default = "required" if field.is_required() else repr(field.get_default(
+            call_default_factory=True))
+        lines.append(f"| `{name}` | {_type_name(annotation)} | {default} | "
+                     f"{field.description or ''} |")
+    for name, field in top.items():
+        section = field.annotation
+        if not (isinstance(section, type) and issubclass(section, Section)):
+            continue
+        doc = " ".join((section.__doc__ or "").split())
+        lines += ["", f"**`{name}:`** — {doc}", "",
+                  "| key | type | default | description |", "|---|---|---|---|"]
+        for key, sub in section.model_fields.items():
+            default = "required" if sub.is_required() else repr(
+                sub.get_default(call_default_factory=True))
+            default = default.replace("|", "\\|")
+            desc = (sub.description or "").replace("|", "\\|")
+            lines.append(f"| `{name}.{key}` | {_type_name(sub.annotation)}"
+                         f" | `{default}` | {desc} |")
+    return "\n".join(lines) + "\n"

@@ -143,7 +143,7 @@ def discover(corpus: CorpusConfig) -> list[str]:
     """
     root = Path(corpus.path)
     if not root.is_dir():
-        raise InputError("T101", "corpus folder not found; set corpus.path to the folder "
+        raise InputError("T140", "corpus folder not found; set corpus.path to the folder "
                          "of transcripts (or corpus.format: table for a table file)",
                          path=root)
     names = []
@@ -152,7 +152,7 @@ def discover(corpus: CorpusConfig) -> list[str]:
                 fnmatch.fnmatch(path.name.lower(), pat.lower()) for pat in corpus.include):
             names.append(path.relative_to(root).as_posix())
     if not names:
-        raise InputError("T102", f"no transcript matches {corpus.include} under this folder; "
+        raise InputError("T141", f"no transcript matches {corpus.include} under this folder; "
                          "check corpus.path and corpus.include", path=root)
     return sorted(names)
 
@@ -271,7 +271,7 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         if progress is not None:
             progress(done, len(names))
     if not rows:
-        raise InputError("T103", "no transcript could be read; see the problems above",
+        raise InputError("T142", "no transcript could be read; see the problems above",
                          path=root)
     turns = pd.DataFrame(rows, columns=TURN_COLUMNS)
     return Corpus(turns, sources, informants, files, metadata, problems)

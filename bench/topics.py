@@ -1,0 +1,272 @@
+"""Topic-model benchmark on real Indonesian text (issue 5, item 5).
+
+Part 1 — SmSA (IndoNLU document sentiment, train split, 11,000 reviews and comments):
+K topics (default 10), top 10 terms, R random states (default 5).  For each themepipe
+topic model with its default parameters and for gensim ``LdaModel`` with default
+arguments, all on the same preprocessed corpus and the same filtered dictionary: mean,
+standard deviation and range over random states of the run's mean topic NPMI (gensim
+``c_npmi`` through :func:`themepipe.topics.npmi_coherence`), stability (mean top-10
+Jaccard after optimal matching, over all pairs of runs) and fit time.  Then the rule
+that picks the default model: among the models whose mean NPMI is at least the
+baseline's + 0.05 and whose stability is at least 0.6, the one with the highest mean
+NPMI.  Also the time of one fit on 1,000 segments (the size of the pipeline's corpus).
+
+Part 2 — seeded topics on HoASA (IndoNLU hotel-review aspects, 2,283 reviews, multi-label
+like thematic coding): the nine aspects are seeded with a few seed words each (chosen
+here, stemmed like the reviews), K = 9 seeded + 3 residual.  For each aspect: the share
+of reviews mentioning it (label not ``neut``) that contain none of its seed words, and
+the ROC AUC of the seeded topic's proportion for separating those reviews from the rest,
+for each model over 3 random states.  This is the check the issue asks for on the
+bundled corpus, run on real text written by others.
+
+Preprocessing: :class:`themepipe.preprocess.Preprocessor` when it can be imported, else a
+fallback (lowercase letter runs, spaCy's Indonesian stop words, PySastrawi with a
+per-word cache); the header says which.
+
+    python bench/topics.py [--seeds 5] [--k 10] [--fallback] [--skip-seeded]
+
+Needs ../shared/data/indonlu next to the repository (exits with a message otherwise).
+Takes about 6 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from gensim.models import LdaModel
+from sklearn.metrics import roc_auc_score
+
+from themepipe.topics import (SeededTopicModel, npmi_coherence, topic_stability,
+                              umass_coherence)
+
+ROOT = Path(__file__).resolve().parents[1]
+INDONLU = ROOT.parent / "shared" / "data" / "indonlu"
+SMSA = INDONLU / "smsa_doc-sentiment-prosa" / "train_preprocess.tsv"
+HOASA = INDONLU / "hoasa_absa-airy" / "train_preprocess.csv"
+TOPN = 10
+
+#: Seed words per HoASA aspect, written for this benchmark (surface forms; stemmed below).
+HOASA_SEEDS = {
+    "ac": ["ac", "dingin", "pendingin"],
+    "air_panas": ["air", "panas", "shower", "mandi"],
+    "bau": ["bau", "apek", "wangi", "rokok"],
+    "kebersihan": ["bersih", "kotor", "debu", "kecoa"],
+    "linen": ["handuk", "sprei", "selimut", "bantal", "kasur"],
+    "service": ["pelayanan", "ramah", "staf", "resepsionis"],
+    "sunrise_meal": ["sarapan", "makan", "pagi"],
+    "tv": ["tv", "televisi", "channel", "siaran"],
+    "wifi": ["wifi", "internet", "sinyal", "koneksi"],
+}
+
+
+class FallbackPreprocessor:
+    """Lowercase letter runs, spaCy Indonesian stop words, PySastrawi stems (cached)."""
+
+    name = "fallback (regex words, spaCy id stop words, PySastrawi)"
+
+    def __init__(self) -> None:
+        from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+        from spacy.lang.id.stop_words import STOP_WORDS
+
+        self.stop_words = STOP_WORDS
+        self._stemmer = StemmerFactory().create_stemmer()
+        self.stem_word = lru_cache(maxsize=None)(self._stem)
+
+    def _stem(self, word: str) -> str:
+        return self._stemmer.stem(word.strip().lower())
+
+    def stems(self, texts: list[str]) -> list[list[str]]:
+        docs = []
+        for text in texts:
+            words = [w for w in re.findall(r"[^\W\d_]+", text.lower())
+                     if w not in self.stop_words]
+            stems = (self.stem_word(w) for w in words)
+            docs.append([s for s in stems if len(s) > 1 and s not in self.stop_words])
+        return docs
+
+
+class ThemepipePreprocessor:
+    """The project's own preprocess stage."""
+
+    name = "themepipe.preprocess.Preprocessor (defaults)"
+
+    def __init__(self) -> None:
+        from themepipe.preprocess import Preprocessor
+
+        self._pre = Preprocessor()
+        self.stem_word = self._pre.stem_word
+
+    def stems(self, texts: list[str]) -> list[list[str]]:
+        table = self._pre.transform(pd.DataFrame({"text": texts}))
+        return [s.split() for s in table["stems"].fillna("")]
+
+
+def make_preprocessor(fallback: bool):
+    if not fallback:
+        try:
+            return ThemepipePreprocessor()
+        except ImportError as exc:
+            print(f"note: themepipe.preprocess unavailable ({exc}); using the fallback")
+    return FallbackPreprocessor()
+
+
+def summary(values: list[float]) -> str:
+    arr = np.asarray(values)
+    return (f"{arr.mean():7.3f} {arr.std(ddof=1) if len(arr) > 1 else 0.0:6.3f} "
+            f"[{arr.min():6.3f}, {arr.max():6.3f}]")
+
+
+def run_smsa(pre, n_seeds: int, k: int) -> dict:
+    texts = [line.rstrip("\n").split("\t")[0]
+             for line in SMSA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    start = time.perf_counter()
+    docs = pre.stems(texts)
+    n_tokens = sum(map(len, docs))
+    print(f"SmSA: {len(docs)} documents, {n_tokens} stems "
+          f"({n_tokens / len(docs):.1f} per document), preprocessed in "
+          f"{time.perf_counter() - start:.1f} s")
+
+    results: dict[str, dict] = {}
+    dictionary = None
+    for model in ("nmf", "lda"):
+        npmi, umass, runs, fit_s, score_s = [], [], [], [], []
+        for seed in range(n_seeds):
+            start = time.perf_counter()
+            tm = SeededTopicModel(num_topics=k, model=model, random_state=seed).fit(docs)
+            total = time.perf_counter() - start
+            top = tm.top_terms(TOPN)
+            start = time.perf_counter()
+            npmi_coherence(top, docs, topn=TOPN)
+            umass_coherence(top, docs, topn=TOPN)
+            score = time.perf_counter() - start
+            fit_s.append(total - score)
+            score_s.append(score)
+            npmi.append(float(tm.npmi_.mean()))
+            umass.append(float(tm.umass_.mean()))
+            runs.append(top)
+            if dictionary is None:
+                dictionary = tm.dictionary_
+            assert tm.dictionary_.token2id == dictionary.token2id, "dictionaries differ"
+        results[f"themepipe {model} (defaults)"] = dict(
+            npmi=npmi, umass=umass, stability=topic_stability(runs, TOPN), fit_s=fit_s,
+            score_s=score_s, example=runs[0])
+
+    bow = [dictionary.doc2bow(doc) for doc in docs]
+    npmi, umass, runs, fit_s, score_s = [], [], [], [], []
+    for seed in range(n_seeds):
+        start = time.perf_counter()
+        lda = LdaModel(bow, id2word=dictionary, num_topics=k, random_state=seed)
+        fit_s.append(time.perf_counter() - start)
+        top = [[dictionary[i] for i, _ in lda.get_topic_terms(t, topn=TOPN)]
+               for t in range(k)]
+        start = time.perf_counter()
+        npmi.append(float(npmi_coherence(top, docs, topn=TOPN).mean()))
+        umass.append(float(umass_coherence(top, docs, topn=TOPN).mean()))
+        score_s.append(time.perf_counter() - start)
+        runs.append(top)
+    baseline = "gensim LdaModel (defaults)"
+    results[baseline] = dict(npmi=npmi, umass=umass, stability=topic_stability(runs, TOPN),
+                             fit_s=fit_s, score_s=score_s, example=runs[0])
+
+    print(f"dictionary: {len(dictionary)} terms (themepipe defaults: no_below 3, "
+          f"no_above 0.2, keep_n 100000), shared by every model")
+    print(f"K={k}, top {TOPN} terms, random states 0..{n_seeds - 1}\n")
+    print(f"{'model':30s} {'NPMI mean':>9s} {'sd':>6s} {'[min, max]':>16s} "
+          f"{'UMass':>7s} {'stability':>9s} {'fit s':>6s} {'score s':>7s}")
+    for name, r in results.items():
+        print(f"{name:30s} {summary(r['npmi'])} {np.mean(r['umass']):7.2f} "
+              f"{r['stability']:9.3f} {np.mean(r['fit_s']):6.1f} "
+              f"{np.mean(r['score_s']):7.1f}")
+    base = np.mean(results[baseline]["npmi"])
+    eligible = {name: np.mean(r["npmi"]) for name, r in results.items()
+                if name != baseline and np.mean(r["npmi"]) >= base + 0.05
+                and r["stability"] >= 0.6}
+    print(f"\nrule: NPMI >= baseline + 0.05 = {base + 0.05:.3f} and stability >= 0.6, "
+          "then highest NPMI")
+    if eligible:
+        print(f"default model: {max(eligible, key=eligible.get)}")
+    else:
+        print("no themepipe model meets the targets")
+    for name, r in results.items():
+        print(f"\n{name}, random state 0, top {TOPN} terms:")
+        for t, terms in enumerate(r["example"]):
+            print(f"  {t:2d} {' '.join(terms)}")
+
+    subset = docs[:1000]
+    print("\none fit (incl. NPMI + UMass scoring) on the first 1,000 SmSA documents:")
+    for model in ("nmf", "lda"):
+        start = time.perf_counter()
+        SeededTopicModel(num_topics=9, model=model, random_state=0).fit(subset)
+        print(f"  themepipe {model}: {time.perf_counter() - start:.2f} s")
+    return results
+
+
+def run_hoasa(pre) -> None:
+    table = pd.read_csv(HOASA)
+    docs = pre.stems(table["review"].fillna("").tolist())
+    seeds = {aspect: list(dict.fromkeys(s for s in map(pre.stem_word, words) if s))
+             for aspect, words in HOASA_SEEDS.items()}
+    aspects = list(seeds)
+    print(f"\nHoASA: {len(docs)} reviews; seeded K = {len(aspects)} aspects + 3 residual")
+    print("seed stems: " + "; ".join(f"{a}: {' '.join(w)}" for a, w in seeds.items()))
+    mentioned = {a: (table[a] != "neut").to_numpy() for a in aspects}
+    without = {}
+    for a in aspects:
+        has_seed = np.array([bool(set(doc) & set(seeds[a])) for doc in docs])
+        without[a] = 1 - has_seed[mentioned[a]].mean()
+    print(f"\n{'aspect':13s} {'n':>5s} {'no seed':>7s} " + " ".join(
+        f"{m + ' AUC':>16s}" for m in ("nmf", "lda")))
+    aucs = {}
+    summaries = {}
+    for model in ("nmf", "lda"):
+        per_state, runs, npmi, fit_s = [], [], [], []
+        for seed in range(3):
+            start = time.perf_counter()
+            tm = SeededTopicModel(num_topics=len(aspects) + 3, seed_words=seeds,
+                                  model=model, random_state=seed).fit(docs)
+            fit_s.append(time.perf_counter() - start)
+            proportions = tm.transform(docs)
+            per_state.append([roc_auc_score(mentioned[a], proportions[:, i])
+                              for i, a in enumerate(aspects)])
+            runs.append(tm.top_terms(TOPN))
+            npmi.append(float(tm.npmi_.mean()))
+        aucs[model] = np.array(per_state)
+        summaries[model] = (np.mean(npmi), topic_stability(runs, TOPN), np.mean(fit_s),
+                            tm.topics_table(8))
+    for i, a in enumerate(aspects):
+        cells = " ".join(f"{aucs[m][:, i].mean():8.3f} (>{aucs[m][:, i].min():.2f})"
+                         for m in aucs)
+        print(f"{a:13s} {mentioned[a].sum():5d} {without[a]:7.0%} {cells}")
+    for m, (npmi, stability, fit_s, topics) in summaries.items():
+        print(f"\nseeded {m}: min AUC over aspects and states "
+              f"{aucs[m].min():.3f}, mean NPMI {npmi:.3f}, stability {stability:.3f}, "
+              f"fit {fit_s:.1f} s; topics of random state 2:")
+        print(topics.to_string(index=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="random states per model")
+    parser.add_argument("--k", type=int, default=10, help="number of topics on SmSA")
+    parser.add_argument("--fallback", action="store_true",
+                        help="use the fallback preprocessing even if themepipe's exists")
+    parser.add_argument("--skip-seeded", action="store_true", help="skip the HoASA part")
+    args = parser.parse_args()
+    if not SMSA.is_file():
+        sys.exit(f"SmSA not found at {SMSA}; this benchmark needs ../shared/data/indonlu")
+    pre = make_preprocessor(args.fallback)
+    print(f"preprocessing: {pre.name}")
+    run_smsa(pre, args.seeds, args.k)
+    if not args.skip_seeded and HOASA.is_file():
+        run_hoasa(pre)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""The preprocess stage: text -> tokens with norm, stem, stop flag and sentence index.
+
+Design for speed: only spaCy's tokenizer runs (no pipeline), its tokens are read as
+arrays, and everything else — noise, normalisation, stemming, stop words — is computed
+once per word type and cached, so the per-token cost is one dictionary lookup.
+
+Token policy
+------------
+- Words and numbers become tokens; the span ``text[start:end]`` is the token's text.
+- Punctuation, whitespace, fillers and everything inside a transcriber note produce no
+  token.  Punctuation still ends sentences; a period belonging to an abbreviation
+  (``Pak.``, ``dll.``) is part of that token, which does not end a sentence.
+  Abbreviations (honorifics, titles, ``dll.``) are stop words; their norm drops the
+  final period.
+- Numbers (``10.000``, ``2007``) keep their text as norm and stem; with
+  ``preprocess.stop_numbers`` (default) they are flagged ``is_stop`` so that they stay
+  out of ``stems``.
+- Clitics stay attached (see :mod:`.normalize`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import multiprocessing
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from ..config import PreprocessConfig
+from ..errors import StageError
+from .noise import DEFAULT_FILLERS, DEFAULT_NOTE_PATTERNS, FillerList, NoteFinder
+from .normalize import Normalizer
+from .resources import (fold, lookups_norm_table, read_mapping, read_note_patterns,
+                        read_word_list)
+from .stemmer import Stemmer
+from .stopwords import StopWords
+from .tokenizer import (DEFAULT_ABBREVIATIONS, FILLER, NOISE_KINDS, NUMBER, WORD, get_nlp,
+                        sentence_ids, surface_kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word or number of a text.
+
+    Attributes
+    ----------
+    text : str
+        The token as written; ``source[start:end] == text``.
+    norm : str
+        Canonical standard form, lowercase (``nggak`` -> ``tidak``).
+    stem : str
+        Stem of the norm, lowercase (``ngurusin`` -> ``urus``).
+    start, end : int
+        Character offsets in the analysed text (end exclusive).
+    is_stop : bool
+        Stop word (or number, with ``stop_numbers``): left out of ``stems``.
+    sent : int
+        0-based index of the token's sentence (see :meth:`Preprocessor.sentences`).
+    """
+
+    text: str
+    norm: str
+    stem: str
+    start: int
+    end: int
+    is_stop: bool
+    sent: int
+
+
+# Type information: (kind, norm, stem, is_stop, is_token, model_stem) where is_token is
+# False for noise and model_stem is the stem when the token goes into ``stems``, else "".
+_Info = tuple
+
+
+class Preprocessor:
+    """Normalise, tokenise, stem and flag stop words in spoken Indonesian text.
+
+    Parameters
+    ----------
+    config : PreprocessConfig, optional
+        The ``preprocess:`` section; default: built-in lists only, no lexicon files.
+
+    Raises
+    ------
+    ConfigError
+        A resource file named in ``config`` is missing or malformed (T030-T034).
+
+    Notes
+    -----
+    Resource files are read here; the spaCy tokenizer is built on first use, once per
+    process (:func:`get_nlp`).  Results are cached per word type, so the first texts are
+    slower than the rest.
+
+    Examples
+    --------
+    >>> pre = Preprocessor()
+    >>> [t.norm for t in pre.analyze("Programnya jalan.")]
+    ['programnya', 'jalan']
+    """
+
+    def __init__(self, config: PreprocessConfig | None = None) -> None:
+        self.config = config if config is not None else PreprocessConfig()
+        cfg = self.config
+        lexicon: dict[str, str] = {}
+        for path in (cfg.lexicon, cfg.lexicon_extra):
+            if path is not None:
+                lexicon.update(read_mapping(path, "lexicon"))
+        lookups = lookups_norm_table() if cfg.lookups_norm else None
+        protected = set(read_word_list(cfg.protected_words)) if cfg.protected_words else set()
+        overrides = read_mapping(cfg.stem_overrides, "stem override") \
+            if cfg.stem_overrides else {}
+        additions = read_word_list(cfg.stop_words) if cfg.stop_words else []
+        notes = read_note_patterns(cfg.note_patterns) if cfg.note_patterns \
+            else list(DEFAULT_NOTE_PATTERNS)
+        self.stemmer = Stemmer(overrides, protected, enabled=cfg.stem)
+        self.normalizer = Normalizer(lexicon, protected, self.stemmer, lookups)
+        self.stop_words = StopWords(additions, [fold(w) for w in cfg.keep_words])
+        self.fillers = FillerList(fold(w) for w in (cfg.fillers if cfg.fillers is not None
+                                                    else DEFAULT_FILLERS))
+        self.notes = NoteFinder(notes)
+        self.abbreviations = (tuple(cfg.abbreviations) if cfg.abbreviations is not None
+                              else None)
+        self._abbreviation_set = frozenset(
+            a.lower() for a in (self.abbreviations or DEFAULT_ABBREVIATIONS))
+        self._types: dict[int, _Info] = {}
+        self._words: dict[str, _Info] = {}
+
+    @classmethod
+    def from_config(cls, config: PreprocessConfig) -> Preprocessor:
+        """Build a Preprocessor from the ``preprocess:`` config section."""
+        return cls(config)
+
+    @property
+    def nlp(self):
+        """The shared spaCy pipeline (:func:`get_nlp`) for this abbreviation list."""
+        return get_nlp(self.abbreviations)
+
+    def __getstate__(self) -> dict:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["config"])
+
+    # word types -------------------------------------------------------------------
+
+    def word_info(self, surface: str) -> _Info:
+        """Kind, norm, stem and stop flag of one token text (cached per type).
+
+        Returns
+        -------
+        tuple (kind, norm, stem, is_stop, is_token, model_stem)
+            ``kind`` is one of the constants of :mod:`.tokenizer`; ``is_token`` is False
+            for noise (which carries empty strings); ``model_stem`` is the stem when the
+            token goes into ``stems``, else ''.
+        """
+        info = self._words.get(surface)
+        if info is None:
+            kind, norm, stem, is_stop = self._classify(surface)
+            is_token = kind not in NOISE_KINDS
+            info = (kind, norm, stem, is_stop, is_token,
+                    stem if is_token and not is_stop else "")
+            self._words[surface] = info
+        return info
+
+    def _classify(self, surface: str) -> tuple[int, str, str, bool]:
+        kind = surface_kind(surface)
+        if kind in NOISE_KINDS:
+            return kind, "", "", True
+        if kind == NUMBER:
+            return kind, surface, surface, self.config.stop_numbers
+        folded = fold(surface)
+        if folded in self._abbreviation_set:
+            norm = folded.rstrip(".")
+            return WORD, norm, norm, True
+        if folded in self.fillers:
+            return FILLER, "", "", True
+        word = folded.strip("'’.")
+        norm, root = self.normalizer.normalize(word) if word else (folded, None)
+        stem = self.stemmer.stem(norm, root, surface=word)
+        return WORD, norm, stem, norm in self.stop_words
+
+    def _orth_info(self, orth: int, strings) -> _Info:
+        info = self._types[orth] = self.word_info(strings[orth])
+        return info
+
+    def _doc_infos(self, text: str, doc) -> tuple[list, list, list]:
+        """(infos, starts, ends) of the tokens of ``doc``."""
+        from spacy.attrs import IDX, LENGTH, ORTH
+
+        rows = doc.to_array([ORTH, IDX, LENGTH]).tolist() if len(doc) else []
+        types = self._types
+        infos, starts, ends = [], [], []
+        for orth, start, length in rows:
+            info = types.get(orth)
+            if info is None:
+                info = types[orth] = self.word_info(text[start:start + length])
+            infos.append(info)
+            starts.append(start)
+            ends.append(start + length)
+        return infos, starts, ends
+
+    def _note_mask(self, text: str, starts: list, ends: list) -> list[bool] | None:
+        spans = self.notes.spans(text)
+        if not spans:
+            return None
+        note_starts = [s for s, _ in spans]
+        mask = []
+        for start, end in zip(starts, ends):
+            i = bisect.bisect_right(note_starts, end - 1) - 1
+            mask.append(i >= 0 and spans[i][1] > start)
+        return mask
+
+    # public API -------------------------------------------------------------------
+
+    def _walk(self, text: str) -> tuple[list[Token], list[tuple[int, int]]]:
+        doc = self.nlp.tokenizer(text)
+        infos, starts, ends = self._doc_infos(text, doc)
+        mask = self._note_mask(text, starts, ends)
+        kinds = [info[0] for info in infos]
+        if mask is not None:
+            kinds = [WORD if noted else kind for kind, noted in zip(kinds, mask)]
+        sents, spans = sentence_ids(kinds, starts, ends)
+        tokens = []
+        for i, info in enumerate(infos):
+            if not info[4] or (mask is not None and mask[i]):
+                continue
+            tokens.append(Token(text[starts[i]:ends[i]], info[1], info[2], starts[i],
+                                ends[i], info[3], sents[i]))
+        return tokens, spans
+
+    def analyze(self, text: str) -> list[Token]:
+        """Tokens of ``text`` with norm, stem, offsets, stop flag and sentence index.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of Token
+            In text order; noise (punctuation, fillers, notes) produces no token.
+        """
+        return self._walk(text)[0]
+
+    def sentences(self, text: str) -> list[tuple[int, int]]:
+        """Sentence spans of ``text``.
+
+        Returns
+        -------
+        list of (start, end)
+            Character offsets (end exclusive) from each sentence's first to its last
+            non-space token; together they cover every token of the text, noise
+            included.  Punctuation inside transcriber notes does not end a sentence.
+        """
+        return self._walk(text)[1]
+
+    def token_records(self, text: str) -> list[dict]:
+        """Tokens as dicts with keys ``text, norm, stem, start, end, is_stop, sent``.
+
+        Used by ``themepipe preprocess --text TEXT --json``.
+        """
+        return [asdict(token) for token in self.analyze(text)]
+
+    def stem_word(self, word: str) -> str:
+        """Normalise and stem one word (``pengrajin`` -> ``perajin``); '' for noise.
+
+        Used for codebook seed words; surrounding whitespace is ignored.
+        """
+        word = word.strip()
+        if not word:
+            return ""
+        info = self.word_info(word)
+        return info[2] if info[4] else ""
+
+    def columns(self, text: str, doc=None) -> tuple[str, str]:
+        """``(tokens, stems)`` of one text: space-joined norms of all tokens and stems
+        of the tokens that are not stop words."""
+        if doc is None:
+            doc = self.nlp.tokenizer(text)
+        if not len(doc):
+            return "", ""
+        if self.notes.spans(text):
+            infos, starts, ends = self._doc_infos(text, doc)
+            mask = self._note_mask(text, starts, ends)
+            infos = [info for info, noted in zip(infos, mask) if not noted]
+        else:
+            # the hot path: one dictionary lookup per token
+            from spacy.attrs import ORTH
+
+            get = self._types.get
+            strings = doc.vocab.strings
+            infos = [get(orth) or self._orth_info(orth, strings)
+                     for orth in doc.to_array(ORTH).tolist()]
+        return (" ".join([info[1] for info in infos if info[4]]),
+                " ".join([info[5] for info in infos if info[5]]))
+
+    def transform_texts(self, texts: list[str], n_process: int = 1
+                        ) -> list[tuple[str, str]]:
+        """``(tokens, stems)`` per text; ``n_process > 1`` uses that many processes.
+
+        Output is identical for any ``n_process``: every result is a pure function of
+        its text and the config.
+        """
+        if n_process > 1 and len(texts) > 1:
+            return _parallel(self, texts, n_process)
+        tokenizer = self.nlp.tokenizer
+        return [self.columns(text, doc) for text, doc in zip(texts, tokenizer.pipe(texts))]
+
+    def transform(self, segments: pd.DataFrame, n_process: int = 1) -> pd.DataFrame:
+        """Add ``tokens`` and ``stems`` columns to a segments table.
+
+        Parameters
+        ----------
+        segments : DataFrame of shape (n_segments, n_columns)
+            Must have a ``text`` column; missing texts count as empty.
+        n_process : int, default 1
+            Worker processes; the output is identical for any value.
+
+        Returns
+        -------
+        DataFrame of shape (n_segments, n_columns + 2)
+            A new table: the input's columns plus ``tokens`` (space-joined norms of all
+            tokens) and ``stems`` (space-joined stems of non-stop tokens).  The input is
+            not modified.
+
+        Raises
+        ------
+        StageError
+            T440 when there is no ``text`` column; T441 when ``n_process < 1``.
+        """
+        if "text" not in segments.columns:
+            raise StageError("T440", "the segments table has no 'text' column; columns: "
+                             + ", ".join(map(str, segments.columns)))
+        if n_process < 1:
+            raise StageError("T441", f"n_process must be >= 1, got {n_process}; "
+                             "set executor.n_process to 1 or more")
+        texts = [_as_text(value) for value in segments["text"].tolist()]
+        results = self.transform_texts(texts, n_process=n_process)
+        return segments.assign(tokens=[r[0] for r in results], stems=[r[1] for r in results])
+
+
+def _as_text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+# parallel execution ---------------------------------------------------------------
+
+_WORKER: Preprocessor | None = None
+
+
+def _init_worker(preprocessor: Preprocessor | None) -> None:
+    global _WORKER
+    if preprocessor is not None:
+        _WORKER = preprocessor
+
+
+def _work(texts: list[str]) -> tuple[list[tuple[str, str]], list]:
+    """Process one chunk in a worker; also return the word types it newly analysed."""
+    assert _WORKER is not None
+    known = len(_WORKER._words)
+    rows = _WORKER.transform_texts(texts, n_process=1)
+    return rows, list(itertools.islice(_WORKER._words.items(), known, None))
+
+
+def _parallel(pre: Preprocessor, texts: list[str], n_process: int
+              ) -> list[tuple[str, str]]:
+    """Split ``texts`` into contiguous chunks and process them in ``n_process`` workers.
+
+    With the ``fork`` start method the workers inherit the parent's spaCy pipeline and
+    word-type cache; otherwise each rebuilds the Preprocessor from its config.  Word
+    types analysed by the workers are merged back into the parent's cache, so later
+    calls (the next partition) start warm.
+    """
+    global _WORKER
+    n_chunks = min(len(texts), n_process * 4)
+    size = -(-len(texts) // n_chunks)
+    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+    if "fork" in multiprocessing.get_all_start_methods():
+        pre.nlp  # build before forking so that children share it
+        context = multiprocessing.get_context("fork")
+        _WORKER = pre
+        initargs: tuple = (None,)
+    else:
+        context = multiprocessing.get_context("spawn")
+        initargs = (pre,)
+    try:
+        with context.Pool(n_process, initializer=_init_worker, initargs=initargs) as pool:
+            parts = pool.map(_work, chunks, chunksize=1)
+    finally:
+        _WORKER = None
+    rows = []
+    for part_rows, words in parts:
+        rows.extend(part_rows)
+        for surface, info in words:
+            pre._words.setdefault(surface, info)
+    return rows
