@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -20,11 +21,11 @@ SMSA = SHARED / "data" / "indonlu" / "smsa_doc-sentiment-prosa" / "train_preproc
 
 def bundled_config(**changes) -> PreprocessConfig:
     """The preprocess section that configs/kajigelem.yaml uses, with changes."""
-    values = dict(lexicon=CONFIGS / "lexicon.tsv",
-                  protected_words=CONFIGS / "protected_words.txt",
-                  stem_overrides=CONFIGS / "stem_overrides.tsv",
-                  stop_words=CONFIGS / "stop_words.txt",
-                  note_patterns=CONFIGS / "notes.txt")
+    values = {"lexicon": CONFIGS / "lexicon.tsv",
+              "protected_words": CONFIGS / "protected_words.txt",
+              "stem_overrides": CONFIGS / "stem_overrides.tsv",
+              "stop_words": CONFIGS / "stop_words.txt",
+              "note_patterns": CONFIGS / "notes.txt"}
     values.update(changes)
     return PreprocessConfig(**values)
 
@@ -292,6 +293,20 @@ def test_preprocess_transform_parallel_is_identical(pre):
     assert len(fresh._words) > 0  # the workers' word types came back to the parent
 
 
+class _Failing(Preprocessor):
+    def word_info(self, surface):
+        if surface == "boom":
+            raise RuntimeError("cannot analyse boom")
+        return super().word_info(surface)
+
+
+def test_preprocess_transform_parallel_worker_failure():
+    failing = _Failing()
+    with pytest.raises(StageError, match="T442.*boom"):
+        failing.transform(pd.DataFrame({"text": ["ya gitu", "boom di sini", "ya"]}),
+                          n_process=2)
+
+
 def test_preprocess_transform_errors(pre):
     with pytest.raises(StageError, match="T440"):
         pre.transform(pd.DataFrame({"body": ["x"]}))
@@ -392,7 +407,7 @@ def test_preprocess_offsets_property(pre):
         tokens = analyze(pre, text)
         spans = pre.sentences(text)
         assert all(0 <= s < e <= len(text) for s, e in spans)
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
         assert all(0 <= t.sent < len(spans) for t in tokens)
         for t in tokens:
             s, e = spans[t.sent]

@@ -25,12 +25,10 @@ the short list of trusted types in :data:`themepipe.modelstore.TRUSTED_TYPES`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, softmax
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -115,7 +113,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label (or top-1) theme classifier: NB-weighted logistic regression.
 
     Features are binary word n-grams plus binary character n-grams within word
-    boundaries (lowercased).  For each theme the features are scaled by the naive-Bayes
+    boundaries (lowercased), each row L2-normalised.  For each theme the features are
+    scaled by the naive-Bayes
     log-count ratio of that theme and a logistic regression is fitted on them; the
     two steps fold into one linear score per theme (NBSVM, Wang & Manning 2012, with a
     logistic loss).  Scores are calibrated into probabilities on out-of-fold scores of an
@@ -153,6 +152,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     inner_folds : int, default 5
         Folds of the internal cross-validation used for calibration and thresholds
         (fewer when a theme has fewer positive or negative segments).
+    norm : {"l2"} or None, default "l2"
+        Row normalisation of the binary features before the naive-Bayes scaling.
 
     Attributes
     ----------
@@ -187,9 +188,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, themes: Sequence[str] = (), mode: str = "multilabel",
                  random_state: int = 0, word_ngrams=(1, 2), char_ngrams=(2, 5),
                  min_df: int = 1, char_min_df: int = 2, max_features: int | None = 200000,
-                 nb_alpha: float = 1.0, C: float = 4.0, class_weight: str | None = "balanced",
-                 inner_folds: int = 5, norm: str | None = "l2",
-                 n_jobs: int | None = None) -> None:
+                 nb_alpha: float = 1.0, C: float = 4.0,
+                 class_weight: str | None = "balanced",
+                 inner_folds: int = 5, norm: str | None = "l2") -> None:
         self.themes = themes
         self.mode = mode
         self.random_state = random_state
@@ -203,7 +204,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.inner_folds = inner_folds
         self.norm = norm
-        self.n_jobs = n_jobs
 
     # -- features -------------------------------------------------------------------
 
@@ -220,6 +220,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if self.word_ngrams is None and self.char_ngrams is None:
             raise StageError("T413", "word_ngrams and char_ngrams are both None; keep "
                              "at least one featuriser")
+        for name in ("word_ngrams", "char_ngrams"):
+            value = getattr(self, name)
+            if value is not None and (len(value) != 2 or not 1 <= value[0] <= value[1]):
+                raise StageError("T413", f"{name} must be (min_n, max_n) with "
+                                 f"1 <= min_n <= max_n, or None; got {value!r}")
         if not self.C > 0 or not self.nb_alpha > 0 or int(self.inner_folds) < 2:
             raise StageError("T413", "C and nb_alpha must be > 0 and inner_folds >= 2; "
                              f"got C={self.C}, nb_alpha={self.nb_alpha}, "
@@ -248,8 +253,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         features = sp.hstack(blocks, format="csr", dtype=np.float64)
         if self.norm == "l2":
             features = normalize(features, norm="l2", copy=False)
-        # Canonical form up front: scipy would otherwise sort indices lazily, in place,
-        # while worker threads read the matrix.
         features.sum_duplicates()
         features.sort_indices()
         return features
@@ -290,21 +293,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                   tasks: list[tuple[int, np.ndarray | None]]) -> list:
         """Fit one theme model per task (theme, training rows or None for all rows).
 
-        liblinear releases the GIL, so threads use ``n_jobs`` cores; every task is
-        independent and results come back in task order, so the outcome does not depend
-        on ``n_jobs``.
+        Sequential on purpose: liblinear seeds one process-wide random generator, so
+        fits in parallel threads would not be reproducible.
         """
-        def run(task):
-            k, rows = task
-            if rows is None:
-                return self._fit_theme(features, Y[:, k])
-            return self._fit_theme(features[rows], Y[rows, k])
-
-        n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs == 1 or len(tasks) == 1:
-            return [run(task) for task in tasks]
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            return list(pool.map(run, tasks))
+        return [self._fit_theme(features, Y[:, k]) if rows is None
+                else self._fit_theme(features[rows], Y[rows, k]) for k, rows in tasks]
 
     # -- fit ------------------------------------------------------------------------
 
@@ -473,6 +466,25 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         Y = _as_indicator(Y, len(_check_texts(X)), self.themes_, self.mode)
         return float(f1_score(Y, self.predict(X), average="macro", zero_division=0,
                               sample_weight=sample_weight))
+
+
+#: ``classifier:`` config keys that are :class:`ThemeClassifier` hyperparameters.
+HYPERPARAMETERS = ("word_ngrams", "char_ngrams", "min_df", "char_min_df", "max_features",
+                   "nb_alpha", "C", "class_weight", "inner_folds", "norm")
+
+
+def make_classifier(config, themes: Sequence[str]) -> ThemeClassifier:
+    """Build an unfitted :class:`ThemeClassifier` from a ``classifier:`` config section.
+
+    Parameters
+    ----------
+    config : themepipe.config.ClassifierConfig
+    themes : sequence of str
+        Theme ids in codebook order.
+    """
+    params = {name: getattr(config, name) for name in HYPERPARAMETERS}
+    return ThemeClassifier(themes=list(themes), mode=config.mode,
+                           random_state=config.random_state, **params)
 
 
 def _best_f1_threshold(proba: np.ndarray, y: np.ndarray) -> float:

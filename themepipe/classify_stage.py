@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import ClassifierConfig, Config, config_to_dict
+from .config import Config, config_to_dict
 from .errors import ConfigError, ModelError, StageError
 
 
@@ -27,15 +27,6 @@ def model_dir(config: Config) -> Path:
         raise ConfigError("T013", "classifier.model is not set; point it at a models folder "
                           "such as ../models/kajigelem-themes")
     return Path(config.classifier.model)
-
-
-def make_classifier(cfg: ClassifierConfig, themes: list[str]):
-    """Build an unfitted :class:`~themepipe.classify.ThemeClassifier` from the config."""
-    from .classify import ThemeClassifier
-
-    accepted = set(ThemeClassifier().get_params())
-    params = {k: v for k, v in cfg.model_dump().items() if k in accepted and k != "themes"}
-    return ThemeClassifier(themes=list(themes), **params)
 
 
 def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
@@ -108,7 +99,7 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
         Fewer than 2 coded informants, or a theme without any positive example (T420).
     """
     from .codebook import load_codebook
-    from .classify import KeywordBaseline
+    from .classify import KeywordBaseline, make_classifier
     from .evaluation import grouped_cross_validate
     from .modelstore import save_model
     from .pipeline import (Reporter, _Timer, load_corpus, prepare_segments, seed_stems,

@@ -147,9 +147,9 @@ class TopicsConfig(Section):
     #: Seed of every random draw of the topic model.
     random_state: int = 0
     #: LDA: passes over the segments.
-    passes: int = Field(10, ge=1)
+    passes: int = Field(5, ge=1)
     #: LDA: maximum variational iterations per segment.
-    iterations: int = Field(100, ge=1)
+    iterations: int = Field(50, ge=1)
     #: NMF: maximum solver iterations.
     max_iter: int = Field(400, ge=1)
     #: Keep terms found in at least this many segments (seed words are always kept).
@@ -177,13 +177,45 @@ class TopicsConfig(Section):
 
 
 class ClassifierConfig(Section):
-    """Theme classifier (``classifier:``)."""
+    """Theme classifier (``classifier:``).
+
+    The feature and model keys are the hyperparameters of
+    ``themepipe.classify.ThemeClassifier`` (NB-weighted logistic regression on binary
+    word and character n-grams); their defaults were fixed before benchmarking.
+    """
 
     model: Path | None = None
     version: str = "latest"
     mode: Literal["multilabel", "multiclass"] = "multilabel"
     cv_folds: int = Field(5, ge=2)
     random_state: int = 0
+    #: Word n-gram range [min_n, max_n]; null drops word features.
+    word_ngrams: tuple[int, int] | None = (1, 2)
+    #: Character n-gram range [min_n, max_n] within word boundaries; null drops them.
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    #: Minimum number of training segments a word n-gram must occur in.
+    min_df: int = Field(1, ge=1)
+    #: Minimum number of training segments a character n-gram must occur in.
+    char_min_df: int = Field(2, ge=1)
+    #: Keep at most this many most frequent n-grams per featuriser (null: all).
+    max_features: int | None = Field(200000, ge=1)
+    #: Additive smoothing of the naive-Bayes feature weights.
+    nb_alpha: float = Field(1.0, gt=0)
+    #: Inverse L2 regularisation strength of each theme's logistic regression.
+    C: float = Field(4.0, gt=0)
+    #: Class weighting of each theme's logistic regression (balanced or null).
+    class_weight: Literal["balanced"] | None = "balanced"
+    #: Folds of the internal CV (inside training data) for calibration and thresholds.
+    inner_folds: int = Field(5, ge=2)
+    #: Row normalisation of the n-gram features (l2 or null).
+    norm: Literal["l2"] | None = "l2"
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ngram_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and not 1 <= value[0] <= value[1]:
+            raise ValueError("must be [min_n, max_n] with 1 <= min_n <= max_n")
+        return value
 
 
 class CompareConfig(Section):
@@ -426,3 +458,21 @@ def config_reference() -> str:
             lines.append(f"| `{name}.{key}` | {_type_name(sub.annotation)}"
                          f" | `{default}` | {desc} |")
     return "\n".join(lines) + "\n"
+
+
+def _update_readme(readme: Path) -> None:
+    """Rewrite the config reference between the README's markers."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    readme.write_text(head + start + config_reference() + end + tail, encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m themepipe.config --readme  (run from the repo root)
+    import sys
+
+    if sys.argv[1:] == ["--readme"]:
+        _update_readme(Path("README.md"))
+    else:
+        print(config_reference(), end="")

@@ -62,7 +62,7 @@ def krippendorff_alpha_nominal(reliability_data) -> float:
     n_values = len(categories)
     n_units = table.shape[1]
     counts = np.zeros((n_units, n_values))  # values per unit
-    for coder_row, missing_row in zip(table.to_numpy(), missing):
+    for coder_row, missing_row in zip(table.to_numpy(), missing, strict=True):
         for unit in np.flatnonzero(~missing_row):
             counts[unit, categories[coder_row[unit]]] += 1
     m = counts.sum(axis=1)

@@ -60,7 +60,7 @@ class Normalizer:
         self.stemmer = stemmer
         self.lookups = lookups
         self.roots = stemmer.roots
-        self.morphology = ColloquialMorphology(self.roots, _Layered(lexicon, lookups),
+        self.morphology = ColloquialMorphology(self.roots, _LexiconView(self.lookup),
                                                stem=stemmer.root_of)
 
     def lookup(self, word: str) -> str | None:
@@ -132,17 +132,12 @@ class Normalizer:
                 and len(analysis.root) > len(self.stemmer.sastrawi(word)))
 
 
-class _Layered:
-    """Lexicon over an optional lookups table, as one read-only mapping for morphology."""
+class _LexiconView:
+    """Read-only ``.get`` over :meth:`Normalizer.lookup` (lexicon and lookups table)."""
 
-    def __init__(self, lexicon: Mapping[str, str], lookups=None) -> None:
-        self.lexicon = lexicon
-        self.lookups = lookups
+    def __init__(self, lookup) -> None:
+        self._lookup = lookup
 
     def get(self, word: str, default=None):
-        value = self.lexicon.get(word)
-        if value is None and self.lookups is not None:
-            value = self.lookups.get(word)
-            if not isinstance(value, str) or " " in value:
-                value = None
+        value = self._lookup(word)
         return default if value is None else value

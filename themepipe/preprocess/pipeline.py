@@ -21,9 +21,7 @@ Token policy
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
-import multiprocessing
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -32,12 +30,25 @@ from ..config import PreprocessConfig
 from ..errors import StageError
 from .noise import DEFAULT_FILLERS, DEFAULT_NOTE_PATTERNS, FillerList, NoteFinder
 from .normalize import Normalizer
-from .resources import (fold, lookups_norm_table, read_mapping, read_note_patterns,
-                        read_word_list)
+from .resources import (
+    fold,
+    lookups_norm_table,
+    read_mapping,
+    read_note_patterns,
+    read_word_list,
+)
 from .stemmer import Stemmer
 from .stopwords import StopWords
-from .tokenizer import (DEFAULT_ABBREVIATIONS, FILLER, NOISE_KINDS, NUMBER, WORD, get_nlp,
-                        sentence_ids, surface_kind)
+from .tokenizer import (
+    DEFAULT_ABBREVIATIONS,
+    FILLER,
+    NOISE_KINDS,
+    NUMBER,
+    WORD,
+    get_nlp,
+    sentence_ids,
+    surface_kind,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +212,9 @@ class Preprocessor:
             ends.append(start + length)
         return infos, starts, ends
 
-    def _note_mask(self, text: str, starts: list, ends: list) -> list[bool] | None:
-        spans = self.notes.spans(text)
+    @staticmethod
+    def _note_mask(spans: list, starts: list, ends: list) -> list[bool] | None:
+        """Per token: does it overlap a transcriber note?  None when there is no note."""
         if not spans:
             return None
         note_starts = [s for s, _ in spans]
@@ -217,7 +229,7 @@ class Preprocessor:
     def _walk(self, text: str) -> tuple[list[Token], list[tuple[int, int]]]:
         doc = self.nlp.tokenizer(text)
         infos, starts, ends = self._doc_infos(text, doc)
-        mask = self._note_mask(text, starts, ends)
+        mask = self._note_mask(self.notes.spans(text), starts, ends)
         kinds = [info[0] for info in infos]
         if mask is not None:
             kinds = [WORD if noted else kind for kind, noted in zip(kinds, mask)]
@@ -281,20 +293,20 @@ class Preprocessor:
             doc = self.nlp.tokenizer(text)
         if not len(doc):
             return "", ""
-        if self.notes.spans(text):
+        notes = self.notes.spans(text)
+        if notes:
             infos, starts, ends = self._doc_infos(text, doc)
-            mask = self._note_mask(text, starts, ends)
-            infos = [info for info, noted in zip(infos, mask) if not noted]
-        else:
-            # the hot path: one dictionary lookup per token
-            from spacy.attrs import ORTH
+            mask = self._note_mask(notes, starts, ends)
+            return _join([info for info, noted in zip(infos, mask) if not noted])
+        from spacy.attrs import ORTH
 
-            get = self._types.get
-            strings = doc.vocab.strings
-            infos = [get(orth) or self._orth_info(orth, strings)
-                     for orth in doc.to_array(ORTH).tolist()]
-        return (" ".join([info[1] for info in infos if info[4]]),
-                " ".join([info[5] for info in infos if info[5]]))
+        return self.columns_of_orths(doc.to_array(ORTH).tolist(), doc.vocab.strings)
+
+    def columns_of_orths(self, orths: list[int], strings) -> tuple[str, str]:
+        """``(tokens, stems)`` from a text's token ids (spaCy ORTH hashes), when the
+        text has no transcriber note: the hot path, one dictionary lookup per token."""
+        get = self._types.get
+        return _join([get(orth) or self._orth_info(orth, strings) for orth in orths])
 
     def transform_texts(self, texts: list[str], n_process: int = 1
                         ) -> list[tuple[str, str]]:
@@ -304,7 +316,9 @@ class Preprocessor:
         its text and the config.
         """
         if n_process > 1 and len(texts) > 1:
-            return _parallel(self, texts, n_process)
+            from .parallel import transform_parallel
+
+            return transform_parallel(self, texts, n_process)
         tokenizer = self.nlp.tokenizer
         return [self.columns(text, doc) for text, doc in zip(texts, tokenizer.pipe(texts))]
 
@@ -341,60 +355,12 @@ class Preprocessor:
         return segments.assign(tokens=[r[0] for r in results], stems=[r[1] for r in results])
 
 
+def _join(infos: list) -> tuple[str, str]:
+    return (" ".join([info[1] for info in infos if info[4]]),
+            " ".join([info[5] for info in infos if info[5]]))
+
+
 def _as_text(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return value if isinstance(value, str) else str(value)
-
-
-# parallel execution ---------------------------------------------------------------
-
-_WORKER: Preprocessor | None = None
-
-
-def _init_worker(preprocessor: Preprocessor | None) -> None:
-    global _WORKER
-    if preprocessor is not None:
-        _WORKER = preprocessor
-
-
-def _work(texts: list[str]) -> tuple[list[tuple[str, str]], list]:
-    """Process one chunk in a worker; also return the word types it newly analysed."""
-    assert _WORKER is not None
-    known = len(_WORKER._words)
-    rows = _WORKER.transform_texts(texts, n_process=1)
-    return rows, list(itertools.islice(_WORKER._words.items(), known, None))
-
-
-def _parallel(pre: Preprocessor, texts: list[str], n_process: int
-              ) -> list[tuple[str, str]]:
-    """Split ``texts`` into contiguous chunks and process them in ``n_process`` workers.
-
-    With the ``fork`` start method the workers inherit the parent's spaCy pipeline and
-    word-type cache; otherwise each rebuilds the Preprocessor from its config.  Word
-    types analysed by the workers are merged back into the parent's cache, so later
-    calls (the next partition) start warm.
-    """
-    global _WORKER
-    n_chunks = min(len(texts), n_process * 4)
-    size = -(-len(texts) // n_chunks)
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-    if "fork" in multiprocessing.get_all_start_methods():
-        pre.nlp  # build before forking so that children share it
-        context = multiprocessing.get_context("fork")
-        _WORKER = pre
-        initargs: tuple = (None,)
-    else:
-        context = multiprocessing.get_context("spawn")
-        initargs = (pre,)
-    try:
-        with context.Pool(n_process, initializer=_init_worker, initargs=initargs) as pool:
-            parts = pool.map(_work, chunks, chunksize=1)
-    finally:
-        _WORKER = None
-    rows = []
-    for part_rows, words in parts:
-        rows.extend(part_rows)
-        for surface, info in words:
-            pre._words.setdefault(surface, info)
-    return rows

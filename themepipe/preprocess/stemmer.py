@@ -80,7 +80,7 @@ class Stemmer:
         root = self._cache.get(word)
         if root is None:
             root = word
-            if _PLAIN.match(word):
+            if len(word) > 3 and word not in self.roots and _PLAIN.match(word):
                 root = sastrawi_stemmer().stem_word(word)
                 if root != word:
                     alternative = self._confix_root(word)

@@ -98,9 +98,7 @@ def sentence_ids(kinds: Sequence[int], starts: Sequence[int], ends: Sequence[int
             broken = broken or kind == BREAK
             ids.append(sent)
             continue
-        if sent < 0:
-            new = True
-        elif broken:
+        if sent < 0 or broken:
             new = True
         elif ended:
             new = not (kind == END or (kind == CLOSE and start == prev_end))
@@ -134,14 +132,14 @@ def _custom_rules(nlp) -> None:
     dashes = "|".join(h for h in HYPHENS.split("|") if h != "-")
     replace = {
         # spaCy's generic rule: any hyphen between letters splits
-        r"(?<=[{a}])(?:{h})(?=[{a}])".format(a=ALPHA, h=HYPHENS):
-            r"(?<=[{a}])(?:{h})(?=[{a}])".format(a=ALPHA, h=dashes),
+        rf"(?<=[{ALPHA}])(?:{HYPHENS})(?=[{ALPHA}])":
+            rf"(?<=[{ALPHA}])(?:{dashes})(?=[{ALPHA}])",
     }
     infixes = []
     for pattern in nlp.Defaults.infixes:
         if pattern in replace:
             infixes.append(replace[pattern])
-        elif pattern.startswith(r"(?<=[{a}])[\/-]".format(a=ALPHA)):
+        elif pattern.startswith(rf"(?<=[{ALPHA}])[\/-]"):
             # Indonesian rule splitting "/" and "-" before letters or a currency
             infixes.append(pattern.replace(r"[\/-]", r"\/", 1))
         else:

@@ -14,8 +14,12 @@
 from .coherence import absent_terms, npmi_coherence, umass_coherence
 from .model import SeededTopicModel
 from .prevalence import topic_prevalence
-from .selection import (choose_num_topics, matched_jaccard, select_num_topics,
-                        topic_stability)
+from .selection import (
+    choose_num_topics,
+    matched_jaccard,
+    select_num_topics,
+    topic_stability,
+)
 
 __all__ = ["SeededTopicModel", "absent_terms", "choose_num_topics", "matched_jaccard",
            "npmi_coherence", "select_num_topics", "topic_prevalence", "topic_stability",

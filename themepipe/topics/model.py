@@ -124,18 +124,20 @@ class SeededTopicModel(BaseEstimator):
         Topic model family (see the module notes).
     random_state : int, default 0
         Seed of every random draw.
-    passes : int, default 10
-        LDA: passes over the corpus.
-    iterations : int, default 100
+    passes : int, default 5
+        LDA: passes over the corpus (10 passes were no better on SmSA, and twice as
+        slow).
+    iterations : int, default 50
         LDA: maximum variational iterations per document and chunk.
     max_iter : int, default 400
-        NMF: maximum coordinate-descent iterations.
+        NMF: maximum solver iterations (coordinate descent unseeded, multiplicative
+        update seeded).
     no_below : int, default 3
         Keep terms that occur in at least this many segments.
     no_above : float, default 0.2
         Keep terms that occur in at most this share of segments; short segments make
-        words found in a fifth of them near stop words (``bench/topics.py``: NPMI
-        +0.015 and stability +0.05 over 0.5 on SmSA).
+        words found in a fifth of them near stop words (NMF on SmSA, K=10: NPMI
+        about +0.015 and stability +0.04 over 0.5).
     keep_n : int or None, default 100000
         Keep at most this many terms, the most frequent first (None: no limit).  Seed
         words that occur in the segments are kept whatever the three filters say.
@@ -192,8 +194,8 @@ class SeededTopicModel(BaseEstimator):
 
     def __init__(self, num_topics: int = 9,
                  seed_words: Mapping[str, Sequence[str]] | None = None,
-                 model: str = "nmf", random_state: int = 0, passes: int = 10,
-                 iterations: int = 100, max_iter: int = 400, no_below: int = 3,
+                 model: str = "nmf", random_state: int = 0, passes: int = 5,
+                 iterations: int = 50, max_iter: int = 400, no_below: int = 3,
                  no_above: float = 0.2, keep_n: int | None = 100000,
                  bigrams: bool = False, bigram_min_count: int = 5,
                  bigram_threshold: float = 10.0, seed_weight: float = 0.5,
@@ -246,8 +248,8 @@ class SeededTopicModel(BaseEstimator):
                              f"{self.bigram_threshold!r}")
         if isinstance(self.alpha, str):
             if self.alpha not in ALPHA_NAMES:
-                raise StageError("T432", f"topics.alpha must be a positive number or one of "
-                                 f"{', '.join(ALPHA_NAMES)}; got {self.alpha!r}")
+                raise StageError("T432", "topics.alpha must be a positive number or one "
+                                 f"of {', '.join(ALPHA_NAMES)}; got {self.alpha!r}")
         elif not self.alpha > 0:
             raise StageError("T432", f"topics.alpha must be > 0; got {self.alpha!r}")
         if self.eta is not None and not self.eta > 0:

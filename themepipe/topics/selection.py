@@ -191,7 +191,7 @@ def select_num_topics(docs: Sequence[Sequence[str]], ks: Sequence[int], n_seeds:
                      for k in ks):
         raise StageError("T436", f"numbers of topics must be positive integers, e.g. "
                          f"--k 6:16; got {ks!r}")
-    ks = sorted(set(int(k) for k in ks))
+    ks = sorted({int(k) for k in ks})
     n_seeded = len(seed_words or {})
     if ks[0] < n_seeded:
         raise StageError("T436", f"K = {ks[0]} is below the {n_seeded} seeded themes; "
@@ -211,7 +211,8 @@ def select_num_topics(docs: Sequence[Sequence[str]], ks: Sequence[int], n_seeds:
             if callback is not None:
                 callback(k, i)
         rows.append({"k": k, "n_runs": n_seeds,
-                     "npmi_mean": float(np.mean(npmi)), "npmi_sd": float(np.std(npmi, ddof=1)),
+                     "npmi_mean": float(np.mean(npmi)),
+                     "npmi_sd": float(np.std(npmi, ddof=1)),
                      "umass_mean": float(np.mean(umass)),
                      "umass_sd": float(np.std(umass, ddof=1)),
                      "stability": topic_stability(runs, topn)})

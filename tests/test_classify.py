@@ -1,0 +1,248 @@
+"""Tests of themepipe.classify: ThemeClassifier and KeywordBaseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import f1_score
+
+from themepipe.classify import (
+    HYPERPARAMETERS,
+    THRESHOLD_GRID,
+    KeywordBaseline,
+    ThemeClassifier,
+    _nb_ratio,
+    make_classifier,
+)
+from themepipe.config import ClassifierConfig
+from themepipe.errors import StageError
+
+THEMES = ["sosialisasi", "perencanaan", "politis"]
+# Stems that carry each theme, and stems any segment may contain.
+THEME_STEMS = {
+    "sosialisasi": ["tahu", "dengar", "informasi", "undang", "kumpul", "paham", "warga"],
+    "perencanaan": ["rencana", "target", "anggar", "jadwal", "program", "dadak", "arah"],
+    "politis": ["pilih", "calon", "kampanye", "lurah", "dukung", "partai", "jabat"],
+}
+FILLER = ["ya", "itu", "terus", "kan", "sih", "gitu", "banyak", "orang", "dulu", "sana",
+          "bikin", "kerajinan", "kayu", "pasar", "jual", "pengrajin", "desa", "mbak"]
+SHARE = Path(__file__).resolve().parents[2] / "shared"
+
+
+def synthetic_corpus(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Segments of stems: 0-2 themes each (about a quarter none), noisy filler."""
+    rng = np.random.default_rng(seed)
+    texts, Y = [], np.zeros((n, len(THEMES)), dtype=int)
+    for i in range(n):
+        draw = rng.random()
+        k = 0 if draw < 0.25 else (1 if draw < 0.8 else 2)
+        chosen = rng.choice(len(THEMES), size=k, replace=False)
+        words = list(rng.choice(FILLER, size=rng.integers(4, 9)))
+        for j in chosen:
+            Y[i, j] = 1
+            words += list(rng.choice(THEME_STEMS[THEMES[j]], size=rng.integers(1, 3)))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+    return texts, Y
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    X_train, Y_train = synthetic_corpus(240, seed=1)
+    X_test, Y_test = synthetic_corpus(120, seed=2)
+    return X_train, Y_train, X_test, Y_test
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    X_train, Y_train, _, _ = corpus
+    return ThemeClassifier(themes=THEMES, random_state=0).fit(X_train, Y_train)
+
+
+def test_classify_multilabel_outputs_have_documented_shapes(fitted, corpus):
+    _, _, X_test, _ = corpus
+    proba = fitted.predict_proba(X_test)
+    scores = fitted.decision_function(X_test)
+    pred = fitted.predict(X_test)
+    assert proba.shape == scores.shape == pred.shape == (120, 3)
+    assert proba.min() >= 0 and proba.max() <= 1
+    assert set(np.unique(pred)) <= {0, 1}
+    assert pred.dtype.kind == "i"
+    np.testing.assert_array_equal(pred, (proba >= fitted.thresholds_).astype(int))
+    # Calibration is monotone per theme: higher score, higher probability.
+    for k in range(3):
+        order = np.argsort(scores[:, k])
+        assert np.all(np.diff(proba[order, k]) >= -1e-12)
+
+
+def test_classify_learns_themes_from_stems(fitted, corpus):
+    _, _, X_test, Y_test = corpus
+    pred = fitted.predict(X_test)
+    assert f1_score(Y_test, pred, average="macro") >= 0.9
+    # Segments with no theme are mostly left uncoded.
+    none = Y_test.sum(axis=1) == 0
+    assert (pred[none].sum(axis=1) == 0).mean() >= 0.8
+
+
+def test_classify_thresholds_come_from_the_grid(fitted):
+    assert fitted.thresholds_.shape == (3,)
+    assert np.all(np.isin(fitted.thresholds_, THRESHOLD_GRID))
+    np.testing.assert_array_equal(fitted.theme_counts_, fitted.theme_counts_.astype(int))
+    assert fitted.coef_.shape == (3, fitted.n_features_)
+
+
+def test_classify_same_seed_and_data_give_identical_predictions(corpus, fitted):
+    X_train, Y_train, X_test, _ = corpus
+    again = ThemeClassifier(themes=THEMES, random_state=0).fit(X_train, Y_train)
+    np.testing.assert_array_equal(again.predict_proba(X_test), fitted.predict_proba(X_test))
+    np.testing.assert_array_equal(again.thresholds_, fitted.thresholds_)
+
+
+def test_classify_reads_raw_text_case_insensitively(fitted, corpus):
+    _, _, X_test, _ = corpus
+    shouted = [text.upper() for text in X_test]
+    np.testing.assert_array_equal(fitted.predict_proba(shouted),
+                                  fitted.predict_proba(X_test))
+
+
+@pytest.mark.parametrize("label_form", ["onehot", "ids", "names"])
+def test_classify_multiclass_accepts_each_label_form(corpus, label_form):
+    X_train, Y_train, X_test, _ = corpus
+    single = Y_train.sum(axis=1) == 1
+    X1 = [x for x, keep in zip(X_train, single, strict=True) if keep]
+    ids = Y_train[single].argmax(axis=1)
+    labels = {"onehot": Y_train[single], "ids": ids,
+              "names": np.array([THEMES[i] for i in ids], dtype=object)}[label_form]
+    clf = ThemeClassifier(themes=THEMES, mode="multiclass").fit(X1, labels)
+    proba = clf.predict_proba(X_test)
+    pred = clf.predict(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(pred.sum(axis=1), np.ones(len(X_test)))
+    np.testing.assert_array_equal(pred.argmax(axis=1), proba.argmax(axis=1))
+    reference = ThemeClassifier(themes=THEMES, mode="multiclass").fit(X1, ids)
+    np.testing.assert_array_equal(proba, reference.predict_proba(X_test))
+    assert np.isnan(clf.thresholds_).all()
+
+
+def test_classify_multiclass_learns_single_theme_segments(corpus):
+    X_train, Y_train, X_test, Y_test = corpus
+    single = Y_train.sum(axis=1) == 1
+    X1 = [x for x, keep in zip(X_train, single, strict=True) if keep]
+    clf = ThemeClassifier(themes=THEMES, mode="multiclass").fit(
+        X1, Y_train[single].argmax(axis=1))
+    test_single = Y_test.sum(axis=1) == 1
+    pred = clf.predict([x for x, keep in zip(X_test, test_single, strict=True) if keep])
+    assert (pred.argmax(axis=1) == Y_test[test_single].argmax(axis=1)).mean() >= 0.9
+
+
+def test_classify_theme_never_coded_is_never_predicted(corpus):
+    X_train, Y_train, X_test, _ = corpus
+    Y = np.hstack([Y_train, np.zeros((len(X_train), 1), dtype=int)])
+    clf = ThemeClassifier(themes=THEMES + ["sinkronisasi"]).fit(X_train, Y)
+    proba = clf.predict_proba(X_test)
+    assert proba[:, 3].max() < 1e-3
+    assert clf.predict(X_test)[:, 3].sum() == 0
+
+
+def test_classify_handles_a_theme_with_one_coded_segment(corpus):
+    X_train, Y_train, X_test, _ = corpus
+    Y = Y_train.copy()
+    Y[:, 2] = 0
+    Y[0, 2] = 1
+    clf = ThemeClassifier(themes=THEMES).fit(X_train, Y)
+    assert clf.thresholds_[2] == 0.5  # no internal CV possible: default threshold
+    assert clf.predict(X_test).shape == (120, 3)
+
+
+def test_classify_unfitted_estimator_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        ThemeClassifier(themes=THEMES).predict(["tahu"])
+    with pytest.raises(NotFittedError):
+        KeywordBaseline({"a": ["tahu"]}).predict(["tahu"])
+
+
+@pytest.mark.parametrize("kwargs, X, Y, code", [
+    ({}, "tahu dengar", np.zeros((1, 3)), "T410"),
+    ({}, ["tahu", 3], np.zeros((2, 3)), "T410"),
+    ({}, ["tahu", "rencana"], np.zeros((2, 2)), "T411"),
+    ({}, ["tahu", "rencana"], np.array([[0, 2, 0], [1, 0, 0]]), "T411"),
+    ({}, ["tahu", "rencana"], np.array([0, 1]), "T411"),
+    ({"mode": "multiclass"}, ["tahu", "rencana"], np.array([[1, 1, 0], [1, 0, 0]]), "T412"),
+    ({"mode": "multiclass"}, ["tahu", "rencana"], np.array(["tahu", "x"]), "T411"),
+    ({"mode": "topic"}, ["tahu", "rencana"], np.zeros((2, 3)), "T413"),
+    ({"char_ngrams": (3, 2)}, ["tahu", "rencana"], np.zeros((2, 3)), "T413"),
+    ({"C": 0}, ["tahu", "rencana"], np.zeros((2, 3)), "T413"),
+    ({}, ["tahu"], np.zeros((1, 3)), "T414"),
+    ({"char_ngrams": None}, ["", " "], np.zeros((2, 3)), "T414"),
+])
+def test_classify_rejects_invalid_input_with_a_coded_error(kwargs, X, Y, code):
+    with pytest.raises(StageError) as info:
+        ThemeClassifier(themes=THEMES, **kwargs).fit(X, Y)
+    assert info.value.code == code
+    assert "\n" not in str(info.value)
+
+
+def test_classify_nb_ratio_matches_hand_computation():
+    import scipy.sparse as sp
+
+    presence = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]], dtype=float))
+    y = np.array([1, 1, 0])
+    # positive counts (2, 1, 1) + 1 -> (3, 2, 2)/7; negative (0, 1, 0) + 1 -> (1, 2, 1)/4
+    expected = np.log(np.array([3, 2, 2]) / 7) - np.log(np.array([1, 2, 1]) / 4)
+    np.testing.assert_allclose(_nb_ratio(presence, y, 1.0), expected)
+
+
+def test_classify_config_defaults_match_estimator_defaults():
+    config = ClassifierConfig()
+    defaults = ThemeClassifier().get_params()
+    for name in HYPERPARAMETERS:
+        assert getattr(config, name) == defaults[name], name
+    config = ClassifierConfig(mode="multiclass", C=2.0, random_state=7)
+    clf = make_classifier(config, THEMES)
+    assert (clf.mode, clf.C, clf.random_state, clf.themes) == ("multiclass", 2.0, 7, THEMES)
+
+
+def test_classify_keyword_baseline_matches_whole_stems_and_phrases():
+    baseline = KeywordBaseline({"sosialisasi": ["tahu", "dengar"],
+                                "perencanaan": ["dana desa"], "politis": ["Pilih"]})
+    texts = ["saya tidak tahu", "ketahuan dengar", "dana desa habis", "desa dana",
+             "pilih lurah", "tahuan"]
+    pred = baseline.fit(texts, np.zeros((6, 3), dtype=int)).predict(texts)
+    np.testing.assert_array_equal(pred, [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0],
+                                         [0, 0, 1], [0, 0, 0]])
+    assert baseline.themes_ == ["sosialisasi", "perencanaan", "politis"]
+    np.testing.assert_array_equal(baseline.predict_proba(texts), pred.astype(float))
+
+
+def test_classify_keyword_baseline_needs_seed_words():
+    with pytest.raises(StageError) as info:
+        KeywordBaseline({}).fit(["a"], None)
+    assert info.value.code == "T415"
+
+
+def test_classify_beats_keyword_baseline_on_turns_without_seed_words(corpus, fitted):
+    """Segments coded with a theme but lacking its first seed stems still get it."""
+    _, _, X_test, Y_test = corpus
+    seeds = {theme: stems[:2] for theme, stems in THEME_STEMS.items()}
+    keyword = KeywordBaseline(seeds).fit(X_test, Y_test).predict(X_test)
+    model = fitted.predict(X_test)
+    assert f1_score(Y_test, model, average="macro") > f1_score(Y_test, keyword,
+                                                               average="macro") + 0.2
+
+
+@pytest.mark.skipif(not (SHARE / "data" / "indonlu").is_dir(),
+                    reason="../shared/data/indonlu not available")
+def test_classify_real_indonesian_reviews_aspects():
+    """HoASA hotel reviews: aspect mention (label not 'neut'), train 800 / test 400."""
+    table = pd.read_csv(SHARE / "data" / "indonlu" / "hoasa_absa-airy" /
+                        "train_preprocess.csv")
+    aspects = [c for c in table.columns if c != "review"]
+    Y = (table[aspects] != "neut").to_numpy().astype(int)
+    texts = table["review"].tolist()
+    clf = ThemeClassifier(themes=aspects).fit(texts[:800], Y[:800])
+    pred = clf.predict(texts[800:1200])
+    assert f1_score(Y[800:1200], pred, average="macro") >= 0.8
