@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 from pathlib import Path
@@ -291,6 +292,7 @@ def test_preprocess_transform_parallel_is_identical(pre):
     two = fresh.transform(segments, n_process=2)
     pd.testing.assert_frame_equal(one, two)
     assert len(fresh._words) > 0  # the workers' word types came back to the parent
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 class _Failing(Preprocessor):

@@ -39,7 +39,7 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
     themes : list of str
         The codebook's theme ids; the model must have been trained on the same list.
     segments : pandas.DataFrame
-        With ``stems`` and ``role``; not modified.
+        With ``role`` and the ``classifier.inputs`` columns; not modified.
 
     Returns
     -------
@@ -57,17 +57,18 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
         differ from the codebook's (T310).
     """
     from .modelstore import load_model
+    from .pipeline import classifier_input
 
     folder = model_dir(config)
     estimator, card = load_model(folder, config.classifier.version)
-    model_themes = list(card.get("themes", getattr(estimator, "themes", [])))
+    model_themes = list(card.themes)
     if model_themes != list(themes):
         raise ModelError("T310", f"model themes {model_themes} differ from the codebook's "
                          f"{list(themes)}; retrain with `themepipe train CONFIG`",
                          path=folder)
     out = segments.copy()
     mask = (out["role"] == "informant").to_numpy()
-    X = list(out.loc[mask, "stems"])
+    X = classifier_input(out.loc[mask], config.classifier.inputs)
     proba = estimator.predict_proba(X) if X else np.zeros((0, len(themes)))
     predicted = estimator.predict(X) if X else np.zeros((0, len(themes)), dtype=int)
     out["pred_themes"] = ""
@@ -76,8 +77,9 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
     for j, theme in enumerate(themes):
         out[f"p_{theme}"] = np.nan
         out.loc[mask, f"p_{theme}"] = proba[:, j]
-    info = {"name": folder.name, "version": card.get("version", ""),
-            "path": str(folder), "model_sha256": card.get("model_sha256", "")}
+    info = {"name": folder.name, "version": card.version, "path": str(card.path),
+            "model_sha256": card.model_sha256,
+            "training_data_sha256": card.training_data_sha256}
     return out, info
 
 
@@ -119,7 +121,7 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
         preprocessor = Preprocessor.from_config(config.preprocess)
     segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
     problems += more
-    X, Y, groups, pairs = training_data(segments, themes)
+    X, Y, groups, pairs = training_data(segments, themes, config.classifier.inputs)
     if len(X) == 0:
         raise StageError("T451", "no coded informant segment; set corpus.codes (or a themes "
                          "column) and code some turns first")
@@ -138,8 +140,8 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
         baseline = grouped_cross_validate(lambda: KeywordBaseline(seeds), X, Y, groups,
                                           themes, n_splits=config.classifier.cv_folds,
                                           random_state=config.classifier.random_state)
-        st.summary = (f"macro-F1 {cv['macro_f1_mean']:.3f} ± {cv['macro_f1_sd']:.3f} "
-                      f"(keyword baseline {baseline['macro_f1_mean']:.3f})")
+        st.summary = (f"macro-F1 {cv['macro_f1']['mean']:.3f} ± {cv['macro_f1']['sd']:.3f} "
+                      f"(keyword baseline {baseline['macro_f1']['mean']:.3f})")
     with timer.stage("fit") as st:
         estimator = make_classifier(config.classifier, themes).fit(X, Y)
         version_dir = save_model(estimator, folder, pairs,

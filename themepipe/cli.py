@@ -42,8 +42,9 @@ class ConsoleReporter:
         self.task = None
 
     def stage_start(self, stage: str, total: int | None = None) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task(f"{stage:<15}", total=total)
+        if self.console.is_terminal:  # a live bar only where it can be redrawn
+            self.progress.start()
+            self.task = self.progress.add_task(f"{stage:<15}", total=total)
 
     def advance(self, done: int, total: int | None = None) -> None:
         if self.task is not None:
@@ -53,7 +54,7 @@ class ConsoleReporter:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self.progress.stop()
+            self.progress.stop()
         self.console.print(f"[green]✓[/] {stage:<15} {summary} [dim]({seconds:.1f} s)[/]")
 
     def close(self) -> None:

@@ -137,43 +137,41 @@ class TopicsConfig(Section):
     :class:`themepipe.topics.SeededTopicModel`; see its docstring for the details.
     """
 
-    #: nmf (scikit-learn NMF on TF-IDF; the default, chosen by bench/topics.py) or lda
-    #: (gensim LdaModel).
     model: Literal["lda", "nmf"] = "nmf"
-    #: Number of topics: one per codebook theme when seeded, plus residual topics.
+    """nmf (scikit-learn NMF on TF-IDF; the default, chosen by bench/topics.py) or lda (gensim LdaModel)."""
     num_topics: int = Field(9, ge=1)
-    #: Anchor topic k to codebook theme k through the themes' seed words.
+    """Number of topics: one per codebook theme when seeded, plus residual topics."""
     seeded: bool = True
-    #: Seed of every random draw of the topic model.
+    """Anchor topic k to codebook theme k through the themes' seed words."""
     random_state: int = 0
-    #: LDA: passes over the segments.
+    """Seed of every random draw of the topic model."""
     passes: int = Field(5, ge=1)
-    #: LDA: maximum variational iterations per segment.
+    """LDA: passes over the segments."""
     iterations: int = Field(50, ge=1)
-    #: NMF: maximum solver iterations.
+    """LDA: maximum variational iterations per segment."""
     max_iter: int = Field(400, ge=1)
-    #: Keep terms found in at least this many segments (seed words are always kept).
+    """NMF: maximum solver iterations."""
     no_below: int = Field(3, ge=1)
-    #: Keep terms found in at most this share of segments (seed words are always kept).
+    """Keep terms found in at least this many segments (seed words are always kept)."""
     no_above: float = Field(0.2, gt=0, le=1)
-    #: Keep at most this many terms, most frequent first (null: no limit).
+    """Keep terms found in at most this share of segments (seed words are always kept)."""
     keep_n: int | None = Field(100000, ge=1)
-    #: Merge frequent word pairs into one term (gensim Phrases), e.g. tindak_lanjut.
+    """Keep at most this many terms, most frequent first (null: no limit)."""
     bigrams: bool = False
-    #: Phrases: minimum count of a word pair.
+    """Merge frequent word pairs into one term (gensim Phrases), e.g. tindak_lanjut."""
     bigram_min_count: int = Field(5, ge=1)
-    #: Phrases: score threshold of a word pair (higher: fewer pairs).
+    """Phrases: minimum count of a word pair."""
     bigram_threshold: float = Field(10.0, gt=0)
-    #: Seeding strength: LDA pseudo-counts per seed word as a share of its frequency;
-    #: NMF extra weight of the seed words' TF-IDF columns.
+    """Phrases: score threshold of a word pair (higher: fewer pairs)."""
     seed_weight: float = Field(0.5, gt=0)
-    #: LDA document-topic prior: symmetric, asymmetric, auto or a positive number.
+    """Seeding strength: LDA pseudo-counts per seed word as a share of its frequency; NMF extra weight of the seed words' TF-IDF columns."""
     alpha: Literal["symmetric", "asymmetric", "auto"] | Annotated[float, Field(gt=0)] = \
         "symmetric"
-    #: LDA topic-term prior before seeding (null: 1 / num_topics).
+    """LDA document-topic prior: symmetric, asymmetric, auto or a positive number."""
     eta: float | None = Field(None, gt=0)
-    #: Top terms per topic scored by NPMI (topics.csv) and UMass.
+    """LDA topic-term prior before seeding (null: 1 / num_topics)."""
     coherence_topn: int = Field(10, ge=2)
+    """Top terms per topic scored by NPMI (topics.csv) and UMass."""
 
 
 class ClassifierConfig(Section):
@@ -185,30 +183,38 @@ class ClassifierConfig(Section):
     """
 
     model: Path | None = None
+    """Models folder ``models/<name>``; ``train`` writes versions into it, ``run`` reads one."""
     version: str = "latest"
+    """``latest`` (last version name in sort order) or a pinned version name."""
     mode: Literal["multilabel", "multiclass"] = "multilabel"
+    """``multilabel``: any number of themes per segment; ``multiclass``: exactly one."""
+    inputs: list[Literal["tokens", "stems", "text"]] = Field(
+        default_factory=lambda: ["tokens", "stems"])
+    """Segment columns joined as the classifier's input text (normalised tokens and stems)."""
     cv_folds: int = Field(5, ge=2)
+    """Folds of the cross-validation grouped by informant (``train``, ``evaluate``)."""
     random_state: int = 0
-    #: Word n-gram range [min_n, max_n]; null drops word features.
+    """Seed of the folds and of the classifier."""
     word_ngrams: tuple[int, int] | None = (1, 2)
-    #: Character n-gram range [min_n, max_n] within word boundaries; null drops them.
+    """Word n-gram range [min_n, max_n]; null drops word features."""
     char_ngrams: tuple[int, int] | None = (2, 5)
-    #: Minimum number of training segments a word n-gram must occur in.
+    """Character n-gram range [min_n, max_n] within word boundaries; null drops them."""
     min_df: int = Field(1, ge=1)
-    #: Minimum number of training segments a character n-gram must occur in.
+    """Minimum number of training segments a word n-gram must occur in."""
     char_min_df: int = Field(2, ge=1)
-    #: Keep at most this many most frequent n-grams per featuriser (null: all).
+    """Minimum number of training segments a character n-gram must occur in."""
     max_features: int | None = Field(200000, ge=1)
-    #: Additive smoothing of the naive-Bayes feature weights.
+    """Keep at most this many most frequent n-grams per featuriser (null: all)."""
     nb_alpha: float = Field(1.0, gt=0)
-    #: Inverse L2 regularisation strength of each theme's logistic regression.
+    """Additive smoothing of the naive-Bayes feature weights."""
     C: float = Field(4.0, gt=0)
-    #: Class weighting of each theme's logistic regression (balanced or null).
+    """Inverse L2 regularisation strength of each theme's logistic regression."""
     class_weight: Literal["balanced"] | None = "balanced"
-    #: Folds of the internal CV (inside training data) for calibration and thresholds.
+    """Class weighting of each theme's logistic regression (balanced or null)."""
     inner_folds: int = Field(5, ge=2)
-    #: Row normalisation of the n-gram features (l2 or null).
+    """Folds of the internal CV (inside training data) for calibration and thresholds."""
     norm: Literal["l2"] | None = "l2"
+    """Row normalisation of the n-gram features (l2 or null)."""
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -418,6 +424,8 @@ def _type_name(annotation: Any) -> str:
         return " / ".join(f"`{a}`" for a in args)
     if args and typing.get_origin(annotation) in (types.UnionType, typing.Union):
         return " or ".join(_type_name(a) for a in args)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type_name(args[0])
     if args:
         return f"{annotation.__name__}[{', '.join(_type_name(a) for a in args)}]"
     return "None" if annotation is type(None) else getattr(annotation, "__name__",

@@ -194,16 +194,27 @@ def seed_stems(codebook: Codebook, preprocessor) -> dict[str, list[str]]:
     return seeds
 
 
+def check_num_topics(config: Config, codebook: Codebook) -> None:
+    """Refuse fewer topics than seeded themes, before any work is done.
+
+    Raises
+    ------
+    StageError
+        ``topics.num_topics`` is below the number of seeded themes (T401).
+    """
+    n_seeded = len(codebook.ids) if config.topics.seeded else 0
+    if config.topics.num_topics < n_seeded:
+        raise StageError("T401", f"topics.num_topics is {config.topics.num_topics} but the "
+                         f"codebook seeds {n_seeded} topics; set topics.num_topics >= "
+                         f"{n_seeded} or topics.seeded: false")
+
+
 def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, preprocessor):
     """Fit the topic model on informant segments; return (model, doc_topic, mask)."""
     from .topics import SeededTopicModel
 
     cfg = config.topics
-    n_seeded = len(codebook.ids) if cfg.seeded else 0
-    if cfg.num_topics < n_seeded:
-        raise StageError("T401", f"topics.num_topics is {cfg.num_topics} but the codebook "
-                         f"seeds {n_seeded} topics; set topics.num_topics >= {n_seeded} "
-                         "or topics.seeded: false")
+    check_num_topics(config, codebook)
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
     params = cfg.model_dump(exclude={"seeded"})
@@ -249,6 +260,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     started = datetime.now(timezone.utc)
     codebook = load_codebook(config.codebook)
     themes = codebook.ids
+    check_num_topics(config, codebook)
 
     with timer.stage("ingest") as st:
         corpus, codes, problems = load_corpus(config, codebook, strict, reporter)
@@ -331,13 +343,23 @@ def input_checksums(config: Config, corpus: Corpus) -> dict[str, str]:
     return sums
 
 
-def training_data(segments: pd.DataFrame, themes: list[str]):
+def classifier_input(segments: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Join the configured columns (``classifier.inputs``) into one input text per row."""
+    joined = segments[columns[0]].fillna("").astype(str)
+    for column in columns[1:]:
+        joined = joined + " " + segments[column].fillna("").astype(str)
+    return list(joined)
+
+
+def training_data(segments: pd.DataFrame, themes: list[str],
+                  inputs: list[str] | None = None):
     """Gold-coded informant segments as classifier input.
 
     Returns
     -------
     X : list of str
-        Space-joined stems per coded segment.
+        Classifier input per coded segment: the ``inputs`` columns joined by spaces
+        (default ``["stems"]``).
     Y : ndarray of shape (n_coded, n_themes), 0/1
     groups : ndarray of str
         Informant id per coded segment (for grouped cross-validation).
@@ -348,5 +370,6 @@ def training_data(segments: pd.DataFrame, themes: list[str]):
     Y = theme_matrix(list(coded["gold_themes"]), themes)
     pairs = [(text, tuple(t for t in cell.split(";") if t and t != "none"))
              for text, cell in zip(coded["text"], coded["gold_themes"])]
-    return list(coded["stems"]), Y, coded["informant_id"].to_numpy(), pairs
+    X = classifier_input(coded, inputs or ["stems"])
+    return X, Y, coded["informant_id"].to_numpy(), pairs
 

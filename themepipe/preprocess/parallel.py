@@ -19,6 +19,7 @@ types, so the next call (the next partition) starts warm.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 
 from ..errors import StageError
@@ -66,8 +67,13 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
     n = max(1, min(n_process, len(texts)))
     bounds = [round(i * len(texts) / n) for i in range(n + 1)]
     context = _context()
+    freeze = context.get_start_method() == "fork" and gc.get_freeze_count() == 0
     if context.get_start_method() == "fork":
         _ = pre.nlp  # build the tokenizer once, before forking, so that children share it
+    if freeze:
+        # keep the children's garbage collector off the parent's objects, which would
+        # otherwise be copied page by page (copy-on-write) as the collector touches them
+        gc.freeze()
     workers = []
     try:
         for i in range(n):
@@ -100,6 +106,8 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
                 process.terminate()
                 process.join()
             conn.close()
+        if freeze:
+            gc.unfreeze()
     for surface, info in analysed.items():
         pre._words.setdefault(surface, info)
     return rows
@@ -107,6 +115,7 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
 
 def _work(pre, texts: list[str], conn) -> None:
     """Worker side of the three rounds (see the module docstring)."""
+    gc.disable()  # a short-lived process that makes no reference cycles
     try:
         from spacy.attrs import ORTH
 
@@ -114,13 +123,12 @@ def _work(pre, texts: list[str], conn) -> None:
         strings = nlp.vocab.strings
         types, words = pre._types, pre._words
         items: list[list[int] | None] = []
-        unseen: dict[int, str] = {}
+        seen: set[int] = set()
         for text, doc in zip(texts, nlp.tokenizer.pipe(texts)):
             orths = doc.to_array(ORTH).tolist() if len(doc) else []
             items.append(None if orths and pre.notes.spans(text) else orths)
-            for orth in orths:
-                if orth not in types and orth not in unseen:
-                    unseen[orth] = strings[orth]
+            seen.update(orths)
+        unseen = {orth: strings[orth] for orth in seen if orth not in types}
         missing = set()
         for orth, surface in unseen.items():
             info = words.get(surface)

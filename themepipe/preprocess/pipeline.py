@@ -21,6 +21,8 @@ Token policy
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import math
 from dataclasses import asdict, dataclass
 
@@ -320,7 +322,8 @@ class Preprocessor:
 
             return transform_parallel(self, texts, n_process)
         tokenizer = self.nlp.tokenizer
-        return [self.columns(text, doc) for text, doc in zip(texts, tokenizer.pipe(texts))]
+        with gc_paused():
+            return [self.columns(text, doc) for text, doc in zip(texts, tokenizer.pipe(texts))]
 
     def transform(self, segments: pd.DataFrame, n_process: int = 1) -> pd.DataFrame:
         """Add ``tokens`` and ``stems`` columns to a segments table.
@@ -353,6 +356,19 @@ class Preprocessor:
         texts = [_as_text(value) for value in segments["text"].tolist()]
         results = self.transform_texts(texts, n_process=n_process)
         return segments.assign(tokens=[r[0] for r in results], stems=[r[1] for r in results])
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector: the loop allocates millions of small objects
+    and makes no reference cycles, so collections would only cost time (~5%)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _join(infos: list) -> tuple[str, str]:
