@@ -65,15 +65,11 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed(func, runs: int) -> tuple[float, list[float], float]:
-    """Median wall seconds, every run's wall seconds, median CPU seconds."""
-    times, cpus = [], []
-    for _ in range(runs):
-        start, cpu = time.perf_counter(), _cpu()
-        func()
-        times.append(time.perf_counter() - start)
-        cpus.append(_cpu() - cpu)
-    return statistics.median(times), times, statistics.median(cpus)
+def timed(func) -> tuple[float, float]:
+    """Wall and CPU seconds of one call."""
+    start, cpu = time.perf_counter(), _cpu()
+    func()
+    return time.perf_counter() - start, _cpu() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,24 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in bare_nlp.tokenizer.pipe(texts):
             pass
 
-    results = {}
-    results["spaCy bare tokenizer"] = timed(bare, args.runs)
-    warm = {}
-    for n_process in (1, 2):
-        holder = {}
+    outputs = {}
 
-        def full(n_process=n_process, holder=holder):
-            holder["pre"] = Preprocessor.from_config(config)
-            holder["out"] = holder["pre"].transform(segments, n_process=n_process)
-
-        results[f"themepipe preprocess, {n_process} process"] = timed(full, args.runs)
-        start = time.perf_counter()
-        holder["pre"].transform(segments, n_process=n_process)
-        warm[n_process] = time.perf_counter() - start
-        if n_process == 1:
-            reference = holder["out"]
-        else:
-            assert holder["out"].equals(reference), "n_process=2 output differs from 1"
+    def full(n_process):
+        def run():
+            outputs[n_process] = Preprocessor.from_config(config)
+            outputs[n_process, "out"] = outputs[n_process].transform(segments,
+                                                                     n_process=n_process)
+        return run
 
     def naive():
         from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
@@ -146,12 +132,27 @@ def main(argv: list[str] | None = None) -> int:
         for text in texts:
             stemmer.stem(text)
 
-    results["PySastrawi stem() per document"] = timed(naive, args.runs)
+    # runs are interleaved so that a change in the machine's load hits every measurement
+    measurements = {"spaCy bare tokenizer": bare,
+                    "themepipe preprocess, 1 process": full(1),
+                    "themepipe preprocess, 2 process": full(2),
+                    "PySastrawi stem() per document": naive}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in measurements}
+    for _ in range(args.runs):
+        for name, func in measurements.items():
+            runs[name].append(timed(func))
+    results = {name: (statistics.median(w for w, _ in r), [w for w, _ in r],
+                      statistics.median(c for _, c in r)) for name, r in runs.items()}
+    assert outputs[2, "out"].equals(outputs[1, "out"]), "n_process=2 output differs from 1"
+    warm = {}
+    for n_process in (1, 2):
+        warm[n_process] = timed(lambda n=n_process: outputs[n].transform(
+            segments, n_process=n))[0]
 
     print(f"{'measurement':<36}{'median s':>10}{'tokens/s':>12}{'CPU s':>8}   runs (s)")
     for name, (median, times, cpu) in results.items():
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        print(f"{name:<36}{median:>10.2f}{n_tokens / median:>12,.0f}{cpu:>8.2f}   {runs}")
+        listed = ", ".join(f"{t:.2f}" for t in times)
+        print(f"{name:<36}{median:>10.2f}{n_tokens / median:>12,.0f}{cpu:>8.2f}   {listed}")
     for n_process, seconds in warm.items():
         print(f"{'  warm word cache, ' + str(n_process) + ' process':<36}{seconds:>10.2f}"
               f"{n_tokens / seconds:>12,.0f}")
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: main process {self_mb:.0f} MB, largest worker {child_mb:.0f} MB")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 
 

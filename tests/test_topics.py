@@ -166,13 +166,13 @@ def test_topics_missing_seed_words_are_skipped_and_recorded(corpus):
     assert "politik" in tm.top_terms(5)[2]
 
 
-def test_topics_theme_without_any_seed_word_is_an_error(corpus):
+def test_topics_theme_without_any_seed_word_keeps_an_unseeded_topic(corpus):
     docs, _ = corpus
-    with pytest.raises(StageError) as err:
-        SeededTopicModel(num_topics=4, seed_words=dict(SEEDS, politis=["pemilu"])
-                         ).fit(docs)
-    assert err.value.code == "T431"
-    assert "'politis'" in str(err.value) and "pemilu" in str(err.value)
+    tm = SeededTopicModel(num_topics=4, seed_words=dict(SEEDS, politis=["pemilu"])).fit(docs)
+    assert tm.unseeded_themes_ == ["politis"]
+    assert tm.anchored_themes_[2] == "politis" and len(tm.seed_term_ids_[2]) == 0
+    assert tm.missing_seed_words_["politis"] == ["pemilu"]
+    np.testing.assert_allclose(tm.transform(docs).sum(axis=1), 1.0)
 
 
 def test_topics_seed_words_survive_dictionary_filtering():

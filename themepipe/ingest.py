@@ -328,14 +328,15 @@ def ingest_table(corpus: CorpusConfig, codebook: Codebook) -> tuple[Corpus, pd.D
                   .assign(transcript=name, speaker_label="", name="")
                   [["transcript", "speaker_label", "informant_id", "name", "group"]]
                   .reset_index(drop=True))
-    codes = pd.DataFrame(columns=["transcript", "turn_index", "themes"])
+    codes = pd.DataFrame(columns=["transcript", "turn_index", "themes", "coder"])
     if corpus.themes_column in table.columns:
         cells = table[corpus.themes_column].str.strip()
         coded = cells != ""
         codes = pd.DataFrame({"transcript": name, "turn_index": turns["turn_index"][coded],
-                              "themes": cells[coded]})
-        for row, value in codes[["turn_index", "themes"]].itertuples(index=False):
-            check_themes(value, codebook, path, row + 2)
+                              "themes": cells[coded], "coder": path.stem})
+        codes["themes"] = [
+            ";".join(check_themes(value, codebook, path, row + 2)) or NO_THEME
+            for row, value in codes[["turn_index", "themes"]].itertuples(index=False)]
     return Corpus(turns, {}, informants, {name: path}, {}, []), codes.reset_index(drop=True)
 
 

@@ -279,6 +279,10 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
 
     with timer.stage("topics") as st:
         topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
+        problems += [Problem(str(config.codebook), None, "T431", f"theme '{theme}' has none "
+                             "of its seed words in the segments; its topic is not seeded. "
+                             "Add seed words that occur in the transcripts", "warning")
+                     for theme in getattr(topic_model, "unseeded_themes_", [])]
         topics_table = topic_model.topics_table(topn=10)
         segments["dominant_topic"] = ""
         segments.loc[mask, "dominant_topic"] = [str(k) for k in doc_topic.argmax(axis=1)]

@@ -113,15 +113,17 @@ class NoteFinder:
         self._triggers = (None if any(f is None for f in firsts)
                           else "".join(sorted(set("".join(firsts)))))
         body = "|".join(f"(?:{p})" for p in patterns)
+        self._prefilter = None
         if self._triggers:
-            body = ("(?=[" + "".join(re.escape(ch) for ch in self._triggers) + "])(?:"
-                    + body + ")")
+            first = "[" + "".join(re.escape(ch) for ch in self._triggers) + "]"
+            self._prefilter = re.compile(first)
+            body = f"(?={first})(?:{body})"
         self._regex = re.compile(body, re.IGNORECASE) if patterns else None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Return the ``(start, end)`` character spans of the notes in ``text``, in order."""
         if self._regex is None:
             return []
-        if self._triggers is not None and not any(ch in text for ch in self._triggers):
+        if self._prefilter is not None and not self._prefilter.search(text):
             return []
         return [m.span() for m in self._regex.finditer(text)]

@@ -180,6 +180,9 @@ class SeededTopicModel(BaseEstimator):
     missing_seed_words_ : dict of str to list of str
         Per theme, the seed words (or seed bigrams) that are not in the segments and were
         skipped; themes with none missing are left out.
+    unseeded_themes_ : list of str
+        Themes none of whose seed words occur in the segments: their topic keeps its
+        place but starts unseeded (the caller reports it).
     npmi_ : ndarray of shape (num_topics,)
         NPMI coherence of each topic's top ``coherence_topn`` terms against the training
         segments (see :func:`themepipe.topics.npmi_coherence`); finite.
@@ -303,8 +306,7 @@ class SeededTopicModel(BaseEstimator):
         Raises
         ------
         StageError
-            T430 ``num_topics`` below the number of seeded themes; T431 a theme has none
-            of its seed words in the segments; T432 an invalid parameter; T433 ``docs``
+            T430 ``num_topics`` below the number of seeded themes; T432 an invalid parameter; T433 ``docs``
             malformed, or no term survives dictionary filtering.
         """
         seeds = self._check_params()
@@ -331,6 +333,7 @@ class SeededTopicModel(BaseEstimator):
         self.n_terms_ = len(dictionary)
 
         self.missing_seed_words_ = {}
+        self.unseeded_themes_ = []
         self.seed_term_ids_ = []
         for theme, terms in seed_terms.items():
             ids = [dictionary.token2id[t] for t in terms if t in dictionary.token2id]
@@ -338,11 +341,9 @@ class SeededTopicModel(BaseEstimator):
             if missing:
                 self.missing_seed_words_[theme] = missing
             if not ids:
-                shown = ", ".join(seeds[theme][:8]) or "(none given)"
-                raise StageError("T431", f"theme '{theme}' has none of its seed words "
-                                 f"({shown}) in the segments' stems; add seed words that "
-                                 "occur in the transcripts to the codebook, or set "
-                                 "topics.seeded: false")
+                # The topic keeps its place (topic k <-> theme k) but starts unseeded;
+                # callers report it (a small corpus may lack a theme's seed words).
+                self.unseeded_themes_.append(theme)
             self.seed_term_ids_.append(np.array(sorted(ids), dtype=np.int64))
         self.anchored_themes_ = (list(seed_terms)
                                  + [None] * (self.num_topics - len(seed_terms)))
