@@ -139,7 +139,8 @@ def test_preprocess_abbreviations_are_one_token(pre, abbr):
     ("anak-anaknya datang", ["anak-anaknya", "datang"]),
     ("rumah-nya", ["rumah-nya"]),
     ("dhèwèké kéné", ["dhèwèké", "kéné"]),
-    ("dhe\u0300we\u0300ke\u0301 ke\u0301ne\u0301", ["dhe\u0300we\u0300ke\u0301", "ke\u0301ne\u0301"]),
+    ("dhe\u0300we\u0300ke\u0301 ke\u0301ne\u0301",
+     ["dhe\u0300we\u0300ke\u0301", "ke\u0301ne\u0301"]),
     ("programnya, kan?", ["programnya", "kan"]),
     ("dan/atau", ["dan", "atau"]),
 ])

@@ -250,6 +250,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         """Binary n-gram features, rows L2-normalised when ``norm='l2'``."""
         blocks = [(vec.fit_transform if fit else vec.transform)(texts) for vec in
                   (self.word_vectorizer_, self.char_vectorizer_) if vec is not None]
+        if fit:
+            for vec in (self.word_vectorizer_, self.char_vectorizer_):
+                if vec is not None:
+                    # Plain ints: skops stores numpy scalars one file each (slow to load).
+                    vec.vocabulary_ = {t: int(i) for t, i in vec.vocabulary_.items()}
         features = sp.hstack(blocks, format="csr", dtype=np.float64)
         if self.norm == "l2":
             features = normalize(features, norm="l2", copy=False)

@@ -125,7 +125,7 @@ class PreprocessConfig(Section):
     fillers: list[str] | None = None
     """Hesitation words that produce no token; unset = built-in list (ee, eh, hmm, anu...)."""
     note_patterns: Path | None = None
-    """Transcriber-note patterns, one a line; unset = built-in ([...], timestamps, (tertawa)...)."""
+    """Transcriber-note patterns, one a line; unset = built-in ([...], timestamps, ...)."""
     abbreviations: list[str] | None = None
     """Abbreviations kept as one token that never end a sentence; unset = built-in list."""
 
