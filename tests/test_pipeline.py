@@ -73,6 +73,12 @@ def test_pipeline_mini_run_is_deterministic_and_honours_num_topics(tmp_path):
         "sosialisasi;perencanaan"]
     assert list(segments.loc[segments.segment_id == "desa_01.txt:1", "gold_themes"]) == ["none"]
     assert (segments.loc[segments.role == "interviewer", "pred_themes"] == "").all()
+    informant = segments[segments.role == "informant"]
+    assert (informant["pred_themes"] != "").all()
+    # "Nggih, nggih. [tertawa]" has no stems: no topic, no predicted theme
+    thanks = segments[segments.segment_id == "desa_01.txt:5"].iloc[0]
+    assert thanks["stems"] == "" and thanks["pred_themes"] == "none"
+    assert thanks["dominant_topic"] == ""
     # three short transcripts lack some themes' seed words: reported, not fatal
     assert {p.code for p in second.problems} == {"T431"}
     assert all(p.action == "warning" for p in second.problems)

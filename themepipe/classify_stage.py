@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .codebook import NO_THEME
 from .config import Config, config_to_dict
 from .errors import ConfigError, ModelError, StageError
 
@@ -44,9 +45,9 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
     Returns
     -------
     segments : pandas.DataFrame
-        A copy with ``pred_themes`` (``;``-joined, empty for interviewer rows and for
-        segments predicted with no theme) and ``p_<theme>`` (probabilities, NaN for
-        interviewer rows).
+        A copy with ``pred_themes`` (``;``-joined; ``none`` when no theme is predicted or
+        the segment has no stems; empty for interviewer rows) and ``p_<theme>``
+        (probabilities; NaN for interviewer rows and segments without stems).
     model_info : dict
         ``name``, ``version``, ``path`` and ``model_sha256`` of the model used.
 
@@ -67,13 +68,16 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
                          f"{list(themes)}; retrain with `themepipe train CONFIG`",
                          path=folder)
     out = segments.copy()
-    mask = (out["role"] == "informant").to_numpy()
+    informant = (out["role"] == "informant").to_numpy()
+    # A segment with no stems (e.g. "Nggih." or only "[tertawa]") has nothing to classify.
+    mask = informant & (out["stems"].fillna("").str.strip() != "").to_numpy()
     X = classifier_input(out.loc[mask], config.classifier.inputs)
     proba = estimator.predict_proba(X) if X else np.zeros((0, len(themes)))
     predicted = estimator.predict(X) if X else np.zeros((0, len(themes)), dtype=int)
     out["pred_themes"] = ""
+    out.loc[informant, "pred_themes"] = NO_THEME
     out.loc[mask, "pred_themes"] = [";".join(t for t, hit in zip(themes, row) if hit)
-                                    for row in predicted]
+                                    or NO_THEME for row in predicted]
     for j, theme in enumerate(themes):
         out[f"p_{theme}"] = np.nan
         out.loc[mask, f"p_{theme}"] = proba[:, j]
@@ -117,8 +121,9 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
         corpus, codes, problems = load_corpus(config, codebook, reporter=reporter,
                                               extra_codes=extra_codes)
         st.summary = f"{corpus.turns['transcript'].nunique()} transcripts"
-    with timer.stage("load-nlp"):
+    with timer.stage("load-nlp") as st:
         preprocessor = Preprocessor.from_config(config.preprocess)
+        st.summary = "spaCy blank('id') + components"
     segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
     problems += more
     X, Y, groups, pairs = training_data(segments, themes, config.classifier.inputs)

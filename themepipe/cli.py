@@ -18,8 +18,8 @@ from .errors import ThemepipeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Thematic analysis of Indonesian interview transcripts.")
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
 CONFIG_ARG = typer.Argument(..., help="YAML run config, e.g. configs/kajigelem.yaml.",
                             show_default=False)

@@ -9,6 +9,7 @@ scalar, so ``--set topics.num_topics=8`` gives an integer).
 from __future__ import annotations
 
 import copy
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -228,31 +229,32 @@ class CompareConfig(Section):
     """Comparison of themes across informant groups (``compare:``)."""
 
     by: list[str] = Field(default_factory=lambda: ["group"])
-    """Informant attributes to compare by (columns of informants.csv)."""
+    """Informant attributes to compare by; this version compares by ``group`` only."""
     bootstrap: int = Field(2000, ge=0)
-    """Bootstrap resamples (of informants) for confidence intervals."""
+    """Bootstrap resamples of informants for confidence intervals (planned; not used yet)."""
     permutations: int = Field(5000, ge=0)
-    """Permutations (of group labels across informants) for tests."""
+    """Permutations of group labels across informants for tests (planned; not used yet)."""
     random_state: int = 0
-    """Seed of the bootstrap and permutations."""
+    """Seed of the bootstrap and permutations (recorded in the manifest)."""
 
 
 class PrivacyConfig(Section):
     """Pseudonymisation of outputs meant for sharing (``privacy:``)."""
 
     redact: bool = True
-    """Pseudonymise names in outputs meant for sharing (quotes, reports, .qdpx)."""
+    """Pseudonymise names in outputs meant for sharing (quotes, reports, .qdpx); this
+    version writes none of those yet, only private working outputs and count tables."""
 
 
 class ReportConfig(Section):
     """Which reports ``run`` writes (``report:``)."""
 
     html: bool = True
-    """Write report.html."""
+    """Write report.html (planned; not written yet)."""
     xlsx: bool = True
-    """Write report.xlsx (one sheet per table)."""
+    """Write report.xlsx, one sheet per table (planned; not written yet)."""
     qdpx: bool = False
-    """Write a REFI-QDA project (project.qdpx)."""
+    """Write a REFI-QDA project, project.qdpx (planned; not written yet)."""
 
 
 class ExecutorConfig(Section):
@@ -263,7 +265,7 @@ class ExecutorConfig(Section):
     n_process: int = Field(1, ge=1)
     """Processes for per-partition stages (preprocess); output is identical for any N."""
     partition_size: int = Field(20000, ge=1)
-    """Segments per partition."""
+    """Segments per partition (planned for streaming runs; not used yet)."""
 
 
 class Config(Section):
@@ -344,7 +346,8 @@ def _resolve_paths(model: BaseModel, base: Path) -> None:
             _resolve_paths(value, base)
 
 
-def config_from_dict(data: Any, base_dir: Path, source: str = "<config>") -> Config:
+def config_from_dict(data: Any, base_dir: Path, source: str = "<config>",
+                     overridden: frozenset[str] = frozenset()) -> Config:
     """Validate a config mapping and resolve its relative paths against ``base_dir``.
 
     Raises
@@ -358,23 +361,24 @@ def config_from_dict(data: Any, base_dir: Path, source: str = "<config>") -> Con
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = errors[0]
         key = _dotted(err["loc"])
         if err["type"] == "extra_forbidden":
-            parent = err["loc"][:-1]
             section: Any = Config
-            for part in parent:
+            for part in err["loc"][:-1]:
                 section = section.model_fields[str(part)].annotation
-            allowed = ", ".join(sorted(getattr(section, "model_fields", {})))
-            msg = f"unknown key '{key}'; allowed here: {allowed}"
+            names = sorted(getattr(section, "model_fields", {}))
+            close = difflib.get_close_matches(str(err["loc"][-1]), names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            msg = f"unknown key '{key}'; {hint}allowed here: {', '.join(names)}"
         elif err["type"] == "missing":
-            msg = f"missing required key '{key}'"
+            missing = [_dotted(e["loc"]) for e in errors if e["type"] == "missing"]
+            msg = f"missing required key(s) {', '.join(repr(m) for m in missing)}"
         else:
             msg = f"invalid value for '{key}': {err['msg']} (got {err.get('input')!r})"
-        more = len(exc.errors()) - 1
-        if more:
-            msg += f" (+{more} more)"
-        raise ConfigError("T001", msg, path=source) from None
+        where = f"--set {key}" if key in overridden else source
+        raise ConfigError("T001", msg, path=where) from None
     _resolve_paths(config, base_dir)
     return config
 
@@ -410,7 +414,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
                           f"{str(exc).splitlines()[0]}; fix the syntax",
                           path=path, line=None if line is None else line + 1) from None
     data = apply_overrides(data or {}, overrides or [])
-    return config_from_dict(data, path.resolve().parent, source=str(path))
+    overridden = frozenset(item.partition("=")[0].strip() for item in overrides or [])
+    return config_from_dict(data, path.resolve().parent, source=str(path),
+                            overridden=overridden)
 
 
 def config_to_dict(config: Config) -> dict:
@@ -449,8 +455,8 @@ def config_reference() -> str:
             continue
         default = "required" if field.is_required() else repr(field.get_default(
             call_default_factory=True))
-        lines.append(f"| `{name}` | {_type_name(annotation)} | {default} | "
-                     f"{field.description or ''} |")
+        desc = " ".join((field.description or "").split())
+        lines.append(f"| `{name}` | {_type_name(annotation)} | {default} | {desc} |")
     for name, field in top.items():
         section = field.annotation
         if not (isinstance(section, type) and issubclass(section, Section)):
@@ -462,7 +468,7 @@ def config_reference() -> str:
             default = "required" if sub.is_required() else repr(
                 sub.get_default(call_default_factory=True))
             default = default.replace("|", "\\|")
-            desc = (sub.description or "").replace("|", "\\|")
+            desc = " ".join((sub.description or "").split()).replace("|", "\\|")
             lines.append(f"| `{name}.{key}` | {_type_name(sub.annotation)}"
                          f" | `{default}` | {desc} |")
     return "\n".join(lines) + "\n"

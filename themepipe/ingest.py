@@ -66,7 +66,7 @@ def read_table(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError("T110", "table not found; check the path in the config", path=path)
+        raise InputError("T110", "file not found; check the path", path=path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".tsv"):
@@ -246,16 +246,16 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
     grouped = dict(tuple(informants.groupby("transcript", sort=False)))
     for done, name in enumerate(names, 1):
         try:
-            speakers = grouped.get(name)
-            if speakers is None:
-                raise InformantError("T207", "transcript has no row in informants.csv; "
-                                     "add a row per informant speaker (transcript, "
-                                     "speaker_label, informant_id, name, group)", path=name)
             decoded = read_source(root / name, encoding=corpus.encoding,
                                   max_file_mb=corpus.max_file_mb, display_name=name)
             if not decoded.text.strip():
                 raise InputError("T123", "transcript is empty; remove it or add its text",
                                  path=name)
+            speakers = grouped.get(name)
+            if speakers is None:
+                raise InformantError("T207", "transcript has no row in informants.csv; "
+                                     "add a row per informant speaker (transcript, "
+                                     "speaker_label, informant_id, name, group)", path=name)
             turn_rows, meta, found = _transcript_turns(name, decoded.text, corpus, speakers)
         except ThemepipeError as err:
             if strict:

@@ -285,7 +285,9 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
                      for theme in getattr(topic_model, "unseeded_themes_", [])]
         topics_table = topic_model.topics_table(topn=10)
         segments["dominant_topic"] = ""
-        segments.loc[mask, "dominant_topic"] = [str(k) for k in doc_topic.argmax(axis=1)]
+        has_stems = (segments.loc[mask, "stems"].str.strip() != "").to_numpy()
+        segments.loc[mask, "dominant_topic"] = [str(k) if ok else "" for k, ok in
+                                                zip(doc_topic.argmax(axis=1), has_stems)]
         segment_topics = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in
                                                           range(doc_topic.shape[1])])
         segment_topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
@@ -293,7 +295,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
 
     with timer.stage("classify") as st:
         segments, model_info = classify_segments(config, themes, segments)
-        n_pred = int((segments["pred_themes"].fillna("") != "").sum())
+        n_pred = int((~segments["pred_themes"].isin(["", "none"])).sum())
         st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"
 
     with timer.stage("compare") as st:
