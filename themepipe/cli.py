@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
-CONFIG_ARG = typer.Argument(..., help="YAML run config, e.g. configs/kajigelem.yaml.",
+CONFIG_ARG = typer.Argument(..., metavar="CONFIG", help="YAML run config, e.g. configs/kajigelem.yaml.",
                             show_default=False)
 SET_OPT = typer.Option(None, "--set", metavar="KEY=VALUE",
                        help="Override a config key, e.g. --set topics.num_topics=8 "
