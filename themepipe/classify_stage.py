@@ -30,8 +30,21 @@ def model_dir(config: Config) -> Path:
     return Path(config.classifier.model)
 
 
+def load_classifier(config: Config):
+    """Load the model version the config names: ``(estimator, card)``.
+
+    Raises
+    ------
+    ConfigError, ModelError
+        As :func:`model_dir` and :func:`themepipe.modelstore.load_model`.
+    """
+    from .modelstore import load_model
+
+    return load_model(model_dir(config), config.classifier.version)
+
+
 def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
-                      ) -> tuple[pd.DataFrame, dict]:
+                      model=None) -> tuple[pd.DataFrame, dict]:
     """Add ``pred_themes`` and ``p_<theme>`` columns for informant segments.
 
     Parameters
@@ -41,6 +54,8 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
         The codebook's theme ids; the model must have been trained on the same list.
     segments : pandas.DataFrame
         With ``role`` and the ``classifier.inputs`` columns; not modified.
+    model : tuple, optional
+        ``(estimator, card)`` from :func:`load_classifier`; loaded when not given.
 
     Returns
     -------
@@ -57,11 +72,10 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
         No usable model (see :func:`themepipe.modelstore.load_model`), or its themes
         differ from the codebook's (T310).
     """
-    from .modelstore import load_model
     from .pipeline import classifier_input
 
     folder = model_dir(config)
-    estimator, card = load_model(folder, config.classifier.version)
+    estimator, card = model if model is not None else load_classifier(config)
     model_themes = list(card.themes)
     if model_themes != list(themes):
         raise ModelError("T310", f"model themes {model_themes} differ from the codebook's "
@@ -139,12 +153,18 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
                          "cross-validation needs at least 2")
     seeds = seed_stems(codebook, preprocessor)
     with timer.stage("cross-validate", total=config.classifier.cv_folds) as st:
-        cv = grouped_cross_validate(lambda: make_classifier(config.classifier, themes),
-                                    X, Y, groups, themes, n_splits=config.classifier.cv_folds,
-                                    random_state=config.classifier.random_state)
-        baseline = grouped_cross_validate(lambda: KeywordBaseline(seeds), X, Y, groups,
-                                          themes, n_splits=config.classifier.cv_folds,
-                                          random_state=config.classifier.random_state)
+        try:
+            cv = grouped_cross_validate(lambda: make_classifier(config.classifier, themes),
+                                        X, Y, groups, themes,
+                                        n_splits=config.classifier.cv_folds,
+                                        random_state=config.classifier.random_state)
+            baseline = grouped_cross_validate(lambda: KeywordBaseline(seeds), X, Y, groups,
+                                              themes, n_splits=config.classifier.cv_folds,
+                                              random_state=config.classifier.random_state)
+        except ValueError as exc:
+            raise StageError("T453", f"cross-validation cannot split the coded segments "
+                             f"({exc}); code more segments of each theme or lower "
+                             "classifier.cv_folds") from None
         st.summary = (f"macro-F1 {cv['macro_f1']['mean']:.3f} ± {cv['macro_f1']['sd']:.3f} "
                       f"(keyword baseline {baseline['macro_f1']['mean']:.3f})")
     with timer.stage("fit") as st:

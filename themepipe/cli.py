@@ -7,12 +7,14 @@ Exit codes: 0 clean; 1 finished but skipped or warned about inputs; 2 nothing wr
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import ThemepipeError
 
@@ -55,14 +57,26 @@ class ConsoleReporter:
             self.progress.remove_task(self.task)
             self.task = None
             self.progress.stop()
-        self.console.print(f"[green]✓[/] {stage:<15} {summary} [dim]({seconds:.1f} s)[/]")
+        self.console.print(f"[green]✓[/] {stage:<15} {escape(summary)} "
+                           f"[dim]({seconds:.1f} s)[/]")
 
     def close(self) -> None:
         self.progress.stop()
 
 
-def _fail(error: ThemepipeError) -> None:
-    err_console.print(f"[red]error[/] {error.format()}", soft_wrap=True)
+def _fail(error: Exception) -> None:
+    """Print one line for an error and exit 2 (nothing was written).
+
+    An unexpected exception (a bug, not a user error) is shown as one line too; set
+    ``THEMEPIPE_DEBUG=1`` to see its traceback.
+    """
+    if not isinstance(error, ThemepipeError):
+        if os.environ.get("THEMEPIPE_DEBUG"):
+            raise error
+        error = ThemepipeError(
+            "T999", f"unexpected {type(error).__name__}: {error}; nothing was written. "
+            "Please report this with the command you ran (THEMEPIPE_DEBUG=1 shows details)")
+    err_console.print("[red]error[/] " + escape(error.format()), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -77,7 +91,7 @@ def _print_problems(problems) -> None:
         return
     err_console.print(f"[yellow]{len(problems)} problem(s) with the inputs:[/]")
     for problem in problems:
-        err_console.print(f"  {problem.format()}", soft_wrap=True)
+        err_console.print("  " + escape(problem.format()), soft_wrap=True)
 
 
 @app.command()
@@ -102,11 +116,11 @@ def run(
         target = out if out is not None else Path("runs") / config.stem
         result = run_pipeline(cfg, target, config_path=config, strict=strict,
                               reporter=reporter)
-    except ThemepipeError as error:
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
         reporter.close()
         _fail(error)
     _print_problems(result.problems)
-    out_console.print(f"outputs written to {result.out}")
+    out_console.print(f"outputs written to {result.out}", markup=False)
     raise typer.Exit(1 if result.problems else 0)
 
 
@@ -128,11 +142,11 @@ def train(
     try:
         cfg = _load(config, set_)
         result = train_model(cfg, codes or [], reporter=reporter)
-    except ThemepipeError as error:
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
         reporter.close()
         _fail(error)
     _print_problems(result["problems"])
-    out_console.print(f"model written to {result['version_dir']}")
+    out_console.print(f"model written to {result['version_dir']}", markup=False)
     raise typer.Exit(1 if result["problems"] else 0)
 
 
@@ -154,7 +168,7 @@ def preprocess(
     try:
         section = _load(config, set_).preprocess if config else PreprocessConfig()
         records = Preprocessor.from_config(section).token_records(text)
-    except ThemepipeError as error:
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
         _fail(error)
     for record in records:
         if as_json:

@@ -87,7 +87,7 @@ def load_codebook(path: str | Path) -> Codebook:
         raise ConfigError("T021", "codebook has no themes", path=path)
     seen: set[str] = set()
     for theme in codebook.themes:
-        if not THEME_ID.match(theme.id) or theme.id == NO_THEME:
+        if not THEME_ID.fullmatch(theme.id) or theme.id == NO_THEME:
             raise ConfigError("T022", f"theme id '{theme.id}' must be lowercase letters, "
                               f"digits and '_' and not '{NO_THEME}'", path=path)
         if theme.id in seen:

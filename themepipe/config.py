@@ -8,6 +8,7 @@ scalar, so ``--set topics.num_topics=8`` gives an integer).
 
 from __future__ import annotations
 
+import codecs
 import copy
 import difflib
 import types
@@ -58,6 +59,19 @@ class CorpusConfig(Section):
     starts; default: the end of the match), e.g. ``'(?P<label>[A-Z]\\w*)\\s*>\\s*'``."""
     encoding: str = "auto"
     """``auto`` (BOM, then UTF-8, then Windows-1252 with a warning) or a codec name."""
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        if value != "auto":
+            try:
+                info = codecs.lookup(value)
+            except LookupError:
+                raise ValueError("not a known text encoding; use auto, utf-8, cp1252, "
+                                 "utf-16 ...") from None
+            if not info._is_text_encoding:
+                raise ValueError("not a text encoding; use auto, utf-8, cp1252, ...")
+        return value
     max_file_mb: float = Field(200.0, gt=0)
     """Larger input files are refused."""
     text_column: str = "text"
@@ -144,7 +158,7 @@ class TopicsConfig(Section):
     """Number of topics: one per codebook theme when seeded, plus residual topics."""
     seeded: bool = True
     """Anchor topic k to codebook theme k through the themes' seed words."""
-    random_state: int = 0
+    random_state: int = Field(0, ge=0, lt=2**32)
     """Seed of every random draw of the topic model."""
     passes: int = Field(5, ge=1)
     """LDA: passes over the segments."""
@@ -190,11 +204,11 @@ class ClassifierConfig(Section):
     mode: Literal["multilabel", "multiclass"] = "multilabel"
     """``multilabel``: any number of themes per segment; ``multiclass``: exactly one."""
     inputs: list[Literal["tokens", "stems", "text"]] = Field(
-        default_factory=lambda: ["tokens", "stems"])
+        default_factory=lambda: ["tokens", "stems"], min_length=1)
     """Segment columns joined as the classifier's input text (normalised tokens and stems)."""
     cv_folds: int = Field(5, ge=2)
     """Folds of the cross-validation grouped by informant (``train``, ``evaluate``)."""
-    random_state: int = 0
+    random_state: int = Field(0, ge=0, lt=2**32)
     """Seed of the folds and of the classifier."""
     word_ngrams: tuple[int, int] | None = (1, 2)
     """Word n-gram range [min_n, max_n]; null drops word features."""
@@ -234,7 +248,7 @@ class CompareConfig(Section):
     """Bootstrap resamples of informants for confidence intervals (planned; not used yet)."""
     permutations: int = Field(5000, ge=0)
     """Permutations of group labels across informants for tests (planned; not used yet)."""
-    random_state: int = 0
+    random_state: int = Field(0, ge=0, lt=2**32)
     """Seed of the bootstrap and permutations (recorded in the manifest)."""
 
 
@@ -335,7 +349,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def _dotted(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc)
+    # pydantic adds union branches such as "literal['a','b']" or "float" to the path
+    return ".".join(str(part) for part in loc
+                    if isinstance(part, int) or str(part).isidentifier()
+                    and part not in ("float", "int", "str", "bool", "list", "tuple"))
 
 
 def _resolve_paths(model: BaseModel, base: Path) -> None:
@@ -376,7 +393,9 @@ def config_from_dict(data: Any, base_dir: Path, source: str = "<config>",
             missing = [_dotted(e["loc"]) for e in errors if e["type"] == "missing"]
             msg = f"missing required key(s) {', '.join(repr(m) for m in missing)}"
         else:
-            msg = f"invalid value for '{key}': {err['msg']} (got {err.get('input')!r})"
+            got = repr(err.get("input"))
+            got = got if len(got) <= 80 else got[:77] + "..."
+            msg = f"invalid value for '{key}': {err['msg']} (got {got})"
         where = f"--set {key}" if key in overridden else source
         raise ConfigError("T001", msg, path=where) from None
     _resolve_paths(config, base_dir)
@@ -413,6 +432,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise ConfigError("T003", "not valid YAML: "
                           f"{str(exc).splitlines()[0]}; fix the syntax",
                           path=path, line=None if line is None else line + 1) from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError("T003", "the config must be a YAML mapping of sections "
+                          "(corpus:, codebook:, ...)", path=path)
     data = apply_overrides(data or {}, overrides or [])
     overridden = frozenset(item.partition("=")[0].strip() for item in overrides or [])
     return config_from_dict(data, path.resolve().parent, source=str(path),

@@ -11,6 +11,8 @@ can skip a bad file, go on, and list every problem at the end.
 from __future__ import annotations
 
 import fnmatch
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +85,8 @@ def read_table(path: Path) -> pd.DataFrame:
                              f"{', '.join(sorted(TABLE_SUFFIXES))}", path=path)
     except InputError:
         raise
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, ImportError, OSError) as exc:
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, ImportError, OSError,
+            KeyError, zipfile.BadZipFile) as exc:
         raise InputError("T111", f"cannot read table: {str(exc).splitlines()[0]}; "
                          "check that it is a valid file of its kind", path=path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -113,6 +116,15 @@ def load_informants(path: Path) -> pd.DataFrame:
                              f"{', '.join(table.columns)}; it needs "
                              f"{', '.join(REQUIRED_INFORMANT_COLUMNS)}", path=path)
     table = table.apply(lambda col: col.str.strip())
+    labels = table["transcript"] + "\0" + table["speaker_label"].map(_norm_label)
+    same = labels.duplicated(keep="first") & ~table.duplicated(
+        ["transcript", "speaker_label"], keep="first")
+    if same.any():
+        row = int(table.index[same][0])
+        raise InformantError("T203", f"speaker_label '{table.loc[row, 'speaker_label']}' of "
+                             f"'{table.loc[row, 'transcript']}' differs from another row's "
+                             "label only in case or spaces; labels are matched ignoring "
+                             "those, so keep one row", path=path, line=row + 2)
     for column in REQUIRED_INFORMANT_COLUMNS:
         empty = table.index[table[column] == ""]
         if len(empty):
@@ -148,7 +160,8 @@ def discover(corpus: CorpusConfig) -> list[str]:
                          path=root)
     names = []
     for path in root.rglob("*"):
-        if path.is_file() and not path.name.startswith((".", "~$")) and any(
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+        if path.is_file() and not hidden and not path.name.startswith((".", "~$")) and any(
                 fnmatch.fnmatch(path.name.lower(), pat.lower()) for pat in corpus.include):
             names.append(path.relative_to(root).as_posix())
     if not names:
@@ -271,8 +284,9 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         if progress is not None:
             progress(done, len(names))
     if not rows:
-        raise InputError("T142", "no transcript could be read; see the problems above",
-                         path=root)
+        first = problems[-1].format() if problems else ""
+        raise InputError("T142", f"no transcript could be read ({len(names)} skipped); "
+                         f"last problem: {first}", path=root)
     turns = pd.DataFrame(rows, columns=TURN_COLUMNS)
     return Corpus(turns, sources, informants, files, metadata, problems)
 
@@ -305,11 +319,20 @@ def ingest_table(corpus: CorpusConfig, codebook: Codebook) -> tuple[Corpus, pd.D
         raise InputError("T112", f"table has no column {', '.join(repr(m) for m in missing)}; "
                          f"columns found: {', '.join(table.columns)}; set "
                          "corpus.text_column / informant_column / group_column", path=path)
-    empty = table.index[table[corpus.text_column].str.strip() == ""]
-    if len(empty):
-        raise InputError("T113", f"{len(empty)} empty text cell(s), first in row "
-                         f"{empty[0] + 1}; remove those rows or fill them in", path=path,
-                         line=int(empty[0]) + 2)
+    if table.empty:
+        raise InputError("T114", "table has no rows; add one row per segment", path=path)
+    for column in needed:
+        empty = table.index[table[column].str.strip() == ""]
+        if len(empty):
+            raise InputError("T113", f"{len(empty)} empty '{column}' cell(s), first in row "
+                             f"{empty[0] + 1}; remove those rows or fill them in", path=path,
+                             line=int(empty[0]) + 2)
+    groups_per = table.groupby(table[corpus.informant_column].str.strip())[
+        corpus.group_column].nunique()
+    if (groups_per > 1).any():
+        raise InputError("T115", f"informant '{groups_per.index[groups_per > 1][0]}' has "
+                         "rows in more than one group; an informant belongs to one group",
+                         path=path)
     name = path.name
     texts = table[corpus.text_column]
     turns = pd.DataFrame({
@@ -354,6 +377,9 @@ def check_themes(value: str, codebook: Codebook, path, line: int | None) -> list
         An id is not in the codebook, or ``none`` is mixed with themes (T210).
     """
     parts = [p.strip() for p in str(value).split(";") if p.strip()]
+    if not parts:
+        raise InformantError("T210", f"themes cell '{value}' names no theme; write theme ids "
+                             f"separated by ';', or '{NO_THEME}'", path=path, line=line)
     if parts == [NO_THEME]:
         return []
     unknown = [p for p in parts if p not in codebook.ids]
@@ -394,7 +420,7 @@ def load_codes(path: Path, codebook: Codebook) -> pd.DataFrame:
     for i, row in enumerate(table.itertuples(index=False)):
         if row.themes == "":
             continue
-        if not row.turn_index.isdigit():
+        if not re.fullmatch(r"[0-9]+", row.turn_index):
             raise InformantError("T212", f"turn_index '{row.turn_index}' is not a whole "
                                  "number >= 0", path=path, line=i + 2)
         themes = check_themes(row.themes, codebook, path, i + 2)

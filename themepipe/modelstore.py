@@ -459,9 +459,11 @@ def load_model(models_dir: str | Path, version: str = "latest") -> tuple[Any, Mo
         raise ModelError("T307", f"model file sha256 {actual[:12]}... does not match the "
                          f"card ({expected}...): the file or the card was altered; "
                          f"refusing to load it; {RETRAIN}", path=model_path)
-    _check_types(*_skops_types(model_path), model_path)
     try:
+        _check_types(*_skops_types(model_path), model_path)
         estimator = sio.load(model_path, trusted=list(TRUSTED_TYPES))
+    except ModelError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild is a bad file
         raise ModelError("T308", f"cannot read the model file ({type(exc).__name__}); "
                          f"{RETRAIN}", path=model_path) from None
@@ -470,10 +472,18 @@ def load_model(models_dir: str | Path, version: str = "latest") -> tuple[Any, Mo
     if not isinstance(estimator, (ThemeClassifier, KeywordBaseline)):
         raise ModelError("T310", f"model file holds a {type(estimator).__name__}, not a "
                          f"themepipe classifier; {RETRAIN}", path=model_path)
-    if list(getattr(estimator, "themes_", [])) != list(card["themes"]):
-        raise ModelError("T310", "model themes do not match its card; "
-                         f"{RETRAIN}", path=model_path)
-    return estimator, ModelCard(
+    try:
+        if list(getattr(estimator, "themes_", [])) != list(card["themes"]):
+            raise ModelError("T310", "model themes do not match its card; "
+                             f"{RETRAIN}", path=model_path)
+        return estimator, _card(version_dir, card)
+    except (TypeError, ValueError, AttributeError):
+        raise ModelError("T304", f"model card has fields of the wrong type; {RETRAIN}",
+                         path=version_dir / "card.json") from None
+
+
+def _card(version_dir: Path, card: dict) -> ModelCard:
+    return ModelCard(
         path=version_dir, version=str(card["version"]), created=str(card["created"]),
         format_version=int(card["format_version"]), model_sha256=str(card["model_sha256"]),
         training_data_sha256=str(card["training_data_sha256"]),

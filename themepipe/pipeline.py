@@ -23,7 +23,7 @@ from .compare import informant_themes, theme_distribution
 from .config import Config, config_to_dict
 from .errors import InformantError, Problem, StageError
 from .ingest import Corpus, ingest_table, ingest_transcripts, load_codes
-from .runfolder import RunFolder
+from .runfolder import RunFolder, check_out
 from .segment import attach_codes, segment_turns
 
 SEGMENT_COLUMNS = ["segment_id", "transcript", "informant_id", "group", "speaker", "role",
@@ -165,13 +165,14 @@ def check_groups(corpus: Corpus, config: Config) -> None:
 
 
 def prepare_segments(config: Config, corpus: Corpus, codes: pd.DataFrame | None,
-                     preprocessor, timer: _Timer) -> tuple[pd.DataFrame, list[Problem]]:
+                     preprocessor, timer: _Timer, strict: bool = False,
+                     ) -> tuple[pd.DataFrame, list[Problem]]:
     """Segment, attach gold codes and preprocess; returns the segments table."""
     with timer.stage("segment") as st:
         segments = segment_turns(corpus.turns, config.segment.max_sentences,
                                  preprocessor.sentences)
         segments, problems = attach_codes(segments, codes, str(config.corpus.codes or
-                                                               config.corpus.path))
+                                                               config.corpus.path), strict)
         n_inf = int((segments["role"] == "informant").sum())
         n_coded = int((segments["gold_themes"] != "").sum())
         timer.counts.update(segments=len(segments), informant_segments=n_inf,
@@ -250,7 +251,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     ThemepipeError
         Any user-caused problem that stops the run; nothing is written then.
     """
-    from .classify_stage import classify_segments
+    from .classify_stage import classify_segments, load_classifier
     from .preprocess import Preprocessor
 
     reporter = reporter or Reporter()
@@ -261,6 +262,10 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     codebook = load_codebook(config.codebook)
     themes = codebook.ids
     check_num_topics(config, codebook)
+    check_out(out)
+    with timer.stage("load-model") as st:
+        model = load_classifier(config)
+        st.summary = f"{Path(config.classifier.model).name} {model[1].version}"
 
     with timer.stage("ingest") as st:
         corpus, codes, problems = load_corpus(config, codebook, strict, reporter)
@@ -274,7 +279,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     with timer.stage("load-nlp") as st:
         preprocessor = Preprocessor.from_config(config.preprocess)
         st.summary = "spaCy blank('id') + components"
-    segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
+    segments, more = prepare_segments(config, corpus, codes, preprocessor, timer, strict)
     problems += more
 
     with timer.stage("topics") as st:
@@ -294,7 +299,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
         st.summary = f"{doc_topic.shape[1]} topics on {int(mask.sum())} segments"
 
     with timer.stage("classify") as st:
-        segments, model_info = classify_segments(config, themes, segments)
+        segments, model_info = classify_segments(config, themes, segments, model)
         n_pred = int((~segments["pred_themes"].isin(["", "none"])).sum())
         st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"
 

@@ -58,6 +58,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def check_out(out: Path) -> None:
+    """Refuse early an ``--out`` that a run could not replace.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a file or a non-empty folder that is not a run link (T501).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_symlink() and not (out.is_dir() and not any(out.iterdir())):
+        raise OutputError("T501", "exists and is not a themepipe run folder link; "
+                          "choose another --out or move it away", path=out)
+
+
 class RunFolder:
     """Stage a run's outputs and publish them atomically at ``out``.
 
@@ -87,12 +101,9 @@ class RunFolder:
 
     def __enter__(self) -> RunFolder:
         out = self.out
-        if out.exists() and not out.is_symlink():
-            if out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
-            else:
-                raise OutputError("T501", "exists and is not a themepipe run folder link; "
-                                  "choose another --out or move it away", path=out)
+        check_out(out)
+        if out.is_dir() and not out.is_symlink():
+            out.rmdir()
         self.run_id = (datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
                        + f"-{os.getpid()}")
         try:
@@ -109,8 +120,13 @@ class RunFolder:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             self.commit()
-        elif self.path is not None:
+            return False
+        if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
+        if isinstance(exc, OSError):  # e.g. a full disk while writing
+            raise OutputError("T502", f"cannot write the run folder ({exc.strerror}); "
+                              "free disk space or choose another --out; the previous run "
+                              "is unchanged", path=self.out) from None
         return False
 
     def _clean_stale(self, vdir: Path) -> None:

@@ -77,7 +77,8 @@ def segment_turns(turns: pd.DataFrame, max_sentences: int = 0,
 
 
 def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
-                 codes_path: str = "codes.csv") -> tuple[pd.DataFrame, list[Problem]]:
+                 codes_path: str = "codes.csv", strict: bool = False,
+                 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Add the ``gold_themes`` column from a codes table; windows inherit their turn's codes.
 
     Parameters
@@ -89,6 +90,9 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
         when several coders coded a turn, pass the merged codes.
     codes_path : str
         Shown in problems.
+    strict : bool
+        Raise on a code that points at no informant turn instead of skipping the code
+        and reporting it.
 
     Returns
     -------
@@ -101,8 +105,8 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
     Raises
     ------
     InformantError
-        A code points at a turn that does not exist in its transcript (T214) or at an
-        interviewer turn (T215).
+        In strict mode, a code points at a turn that does not exist in its transcript
+        (T214) or at an interviewer turn (T215); otherwise these are problems.
     """
     out = segments.copy()
     out["gold_themes"] = ""
@@ -122,16 +126,23 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
                                     "warning"))
             continue
         key = (row.transcript, int(row.turn_index))
+        error = None
         if key not in turns.index:
             n = int((out["transcript"] == row.transcript).sum())
-            raise InformantError("T214", f"code for turn {row.turn_index} of "
-                                 f"'{row.transcript}', which has turns 0-{n - 1} only; "
-                                 "turn_index counts every turn from 0", path=codes_path,
-                                 line=line)
-        if turns[key] != "informant":
-            raise InformantError("T215", f"code for turn {row.turn_index} of "
-                                 f"'{row.transcript}', an interviewer turn; only informant "
-                                 "turns are coded", path=codes_path, line=line)
+            error = InformantError("T214", f"code for turn {row.turn_index} of "
+                                   f"'{row.transcript}', which has turns 0-{n - 1} only; "
+                                   "turn_index counts every turn from 0 (code ignored)",
+                                   path=codes_path, line=line)
+        elif turns[key] != "informant":
+            error = InformantError("T215", f"code for turn {row.turn_index} of "
+                                   f"'{row.transcript}', an interviewer turn; only informant "
+                                   "turns are coded (code ignored)", path=codes_path,
+                                   line=line)
+        if error is not None:
+            if strict:
+                raise error
+            problems.append(Problem.from_error(error, "warning"))
+            continue
         lookup[key] = row.themes
     keys = list(zip(out["transcript"], out["turn_index"].astype(int)))
     out["gold_themes"] = [lookup.get(k, "") for k in keys]

@@ -1,20 +1,22 @@
-"""Multi-process transform in which every new word type is analysed exactly once.
+"""Multi-process transform in which every new chunk and word type is analysed once.
 
-Tokenising is split evenly, but so must be the per-type work (normalisation and
-PySastrawi stemming), which dominates on a fresh vocabulary: with a plain process pool
-every worker would analyse the whole vocabulary again.  So the workers talk to the
-parent in three rounds over pipes:
+:meth:`Preprocessor.transform_texts` caches ``(tokens, stems)`` per whitespace-separated
+chunk and analyses per word type.  On a fresh vocabulary that per-chunk and per-type
+work dominates, and a plain process pool would repeat all of it in every worker.  So
+the workers talk to the parent in four rounds over pipes:
 
-1. each worker tokenises its contiguous share of the texts, keeps the token ids, and
-   sends the word types it has not seen;
-2. the parent sorts the union and deals it out; each worker analyses its share and
-   sends the results back;
-3. the parent sends every worker all the results; each builds its ``(tokens, stems)``
-   rows from cached lookups and sends them.
+1. each worker splits its contiguous share of the texts into chunks and sends the
+   chunks that the parent's cache lacks;
+2. the parent sorts the union and deals it out; each worker tokenises its chunks with
+   spaCy and sends their token texts, and the token texts that are new word types;
+3. the parent deals out the union of new word types; each worker analyses its share;
+4. the parent computes the columns of the new chunks and sends them to every worker;
+   each builds its rows from cached lookups and sends them.
 
-The output is identical for any number of processes, because the analysis of a word
-type is a pure function of the word and the config.  The parent keeps the analysed
-types, so the next call (the next partition) starts warm.
+A text with a transcriber note (which may span spaces) is done whole by its worker.
+The output is identical for any number of processes, because the columns of a chunk
+are a pure function of the chunk and the config.  The parent keeps every analysed chunk
+and word type, so the next call (the next partition) starts warm.
 """
 
 from __future__ import annotations
@@ -43,13 +45,23 @@ def _receive(conn):
     return payload
 
 
+def _gather(workers) -> list:
+    return [_receive(conn) for _, conn in workers]
+
+
+def _deal(workers, items: set) -> None:
+    ordered = sorted(items)
+    for i, (_, conn) in enumerate(workers):
+        conn.send(ordered[i::len(workers)])
+
+
 def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str, str]]:
     """``(tokens, stems)`` per text, computed by ``n_process`` worker processes.
 
     Parameters
     ----------
     pre : Preprocessor
-        Its word-type cache is read by the workers (fork) and extended with theirs.
+        Its caches are read by the workers (fork) and extended with theirs.
     texts : list of str, length n_texts
     n_process : int
         Worker processes (at most one per text).
@@ -64,11 +76,14 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
     StageError
         T442 when a worker fails or dies.
     """
+    from .pipeline import _join
+
     n = max(1, min(n_process, len(texts)))
     bounds = [round(i * len(texts) / n) for i in range(n + 1)]
     context = _context()
-    freeze = context.get_start_method() == "fork" and gc.get_freeze_count() == 0
-    if context.get_start_method() == "fork":
+    fork = context.get_start_method() == "fork"
+    freeze = fork and gc.get_freeze_count() == 0
+    if fork:
         _ = pre.nlp  # build the tokenizer once, before forking, so that children share it
     if freeze:
         # keep the children's garbage collector off the parent's objects, which would
@@ -84,20 +99,22 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
             process.start()
             child_end.close()
             workers.append((process, parent_end))
-        unknown: set[str] = set()
+        _deal(workers, set().union(*_gather(workers)))                 # round 1
+        chunk_tokens: dict[str, tuple[str, ...]] = {}
+        new_words: set[str] = set()
+        for tokens, unknown in _gather(workers):                        # round 2
+            chunk_tokens.update(tokens)
+            new_words.update(unknown)
+        _deal(workers, new_words)
+        for analysed in _gather(workers):                               # round 3
+            for surface, info in analysed:
+                pre._words.setdefault(surface, info)
+        words = pre._words
+        new_chunks = {chunk: _join([words[t] for t in tokens])
+                      for chunk, tokens in chunk_tokens.items()}
         for _, conn in workers:
-            unknown.update(_receive(conn))
-        ordered = sorted(unknown)
-        for i, (_, conn) in enumerate(workers):
-            conn.send(ordered[i::n])
-        analysed: dict = {}
-        for _, conn in workers:
-            analysed.update(_receive(conn))
-        for _, conn in workers:
-            conn.send(analysed)
-        rows: list[tuple[str, str]] = []
-        for _, conn in workers:
-            rows.extend(_receive(conn))
+            conn.send(new_chunks)
+        rows = [row for part in _gather(workers) for row in part]      # round 4
         for process, _ in workers:
             process.join()
     finally:
@@ -108,42 +125,36 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
             conn.close()
         if freeze:
             gc.unfreeze()
-    for surface, info in analysed.items():
-        pre._words.setdefault(surface, info)
+    pre._chunks.update(new_chunks)
     return rows
 
 
 def _work(pre, texts: list[str], conn) -> None:
-    """Worker side of the three rounds (see the module docstring)."""
+    """Worker side of the four rounds (see the module docstring)."""
     gc.disable()  # a short-lived process that makes no reference cycles
     try:
-        from spacy.attrs import ORTH
+        from .pipeline import _join_parts
 
-        nlp = pre.nlp
-        strings = nlp.vocab.strings
-        types, words = pre._types, pre._words
-        items: list[list[int] | None] = []
-        seen: set[int] = set()
-        for text, doc in zip(texts, nlp.tokenizer.pipe(texts)):
-            orths = doc.to_array(ORTH).tolist() if len(doc) else []
-            items.append(None if orths and pre.notes.spans(text) else orths)
-            seen.update(orths)
-        unseen = {orth: strings[orth] for orth in seen if orth not in types}
-        missing = set()
-        for orth, surface in unseen.items():
-            info = words.get(surface)
-            if info is None:
-                missing.add(surface)
-            else:
-                types[orth] = info
-        conn.send(("ok", sorted(missing)))
-        share = conn.recv()
-        conn.send(("ok", [(surface, pre.word_info(surface)) for surface in share]))
-        for surface, info in conn.recv().items():
-            words.setdefault(surface, info)
-        rows = [pre.columns(text) if orths is None else
-                pre.columns_of_orths(orths, strings) if orths else ("", "")
-                for text, orths in zip(texts, items)]
+        noted = [bool(pre.notes.spans(text)) for text in texts]
+        chunks: set[str] = set()
+        for text, has_note in zip(texts, noted):
+            if not has_note:
+                chunks.update(text.split())
+        known = pre._chunks
+        conn.send(("ok", {chunk for chunk in chunks if chunk not in known}))
+        tokenizer, words = pre.nlp.tokenizer, pre._words
+        tokens = {chunk: tuple(token.text for token in tokenizer(chunk))
+                  for chunk in conn.recv()}
+        unknown = {t for chunk_tokens in tokens.values() for t in chunk_tokens
+                   if t not in words}
+        conn.send(("ok", (tokens, unknown)))
+        conn.send(("ok", [(surface, pre.word_info(surface)) for surface in conn.recv()]))
+        known.update(conn.recv())
+        get = known.get
+        rows = [pre.columns(text) if has_note else
+                _join_parts([get(chunk) or pre.chunk_columns(chunk)
+                             for chunk in text.split()])
+                for text, has_note in zip(texts, noted)]
         conn.send(("ok", rows))
     except Exception as exc:  # noqa: BLE001 - any failure goes to the parent as T442
         try:

@@ -1,8 +1,10 @@
 """The preprocess stage: text -> tokens with norm, stem, stop flag and sentence index.
 
-Design for speed: only spaCy's tokenizer runs (no pipeline), its tokens are read as
-arrays, and everything else — noise, normalisation, stemming, stop words — is computed
-once per word type and cached, so the per-token cost is one dictionary lookup.
+Design for speed: only spaCy's tokenizer runs (no pipeline), and everything else —
+noise, normalisation, stemming, stop words — is computed once per word type and cached.
+:meth:`Preprocessor.transform` goes one step further, as spaCy's tokenizer itself does:
+it caches the columns of each whitespace-separated chunk, so a chunk seen before costs
+one dictionary lookup and only new chunks reach the tokenizer.
 
 Token policy
 ------------
@@ -137,8 +139,9 @@ class Preprocessor:
                               else None)
         self._abbreviation_set = frozenset(
             a.lower() for a in (self.abbreviations or DEFAULT_ABBREVIATIONS))
-        self._types: dict[int, _Info] = {}
-        self._words: dict[str, _Info] = {}
+        self._types: dict[int, _Info] = {}     # spaCy ORTH id -> word-type info
+        self._words: dict[str, _Info] = {}     # token text -> word-type info
+        self._chunks: dict[str, tuple[str, str]] = {}  # chunk -> (tokens, stems)
 
     @classmethod
     def from_config(cls, config: PreprocessConfig) -> Preprocessor:
@@ -193,10 +196,6 @@ class Preprocessor:
         norm, root = self.normalizer.normalize(word) if word else (folded, None)
         stem = self.stemmer.stem(norm, root, surface=word)
         return WORD, norm, stem, norm in self.stop_words
-
-    def _orth_info(self, orth: int, strings) -> _Info:
-        info = self._types[orth] = self.word_info(strings[orth])
-        return info
 
     def _doc_infos(self, text: str, doc) -> tuple[list, list, list]:
         """(infos, starts, ends) of the tokens of ``doc``."""
@@ -288,27 +287,29 @@ class Preprocessor:
         info = self.word_info(word)
         return info[2] if info[4] else ""
 
-    def columns(self, text: str, doc=None) -> tuple[str, str]:
-        """``(tokens, stems)`` of one text: space-joined norms of all tokens and stems
-        of the tokens that are not stop words."""
-        if doc is None:
-            doc = self.nlp.tokenizer(text)
-        if not len(doc):
-            return "", ""
+    def columns(self, text: str) -> tuple[str, str]:
+        """``(tokens, stems)`` of one text: space-joined norms of all its tokens, and
+        stems of the tokens that are not stop words."""
         notes = self.notes.spans(text)
         if notes:
-            infos, starts, ends = self._doc_infos(text, doc)
+            infos, starts, ends = self._doc_infos(text, self.nlp.tokenizer(text))
             mask = self._note_mask(notes, starts, ends)
             return _join([info for info, noted in zip(infos, mask) if not noted])
-        from spacy.attrs import ORTH
+        return _join_parts([self.chunk_columns(chunk) for chunk in text.split()])
 
-        return self.columns_of_orths(doc.to_array(ORTH).tolist(), doc.vocab.strings)
+    def chunk_columns(self, chunk: str) -> tuple[str, str]:
+        """``(tokens, stems)`` of one whitespace-free chunk of text (cached per chunk).
 
-    def columns_of_orths(self, orths: list[int], strings) -> tuple[str, str]:
-        """``(tokens, stems)`` from a text's token ids (spaCy ORTH hashes), when the
-        text has no transcriber note: the hot path, one dictionary lookup per token."""
-        get = self._types.get
-        return _join([get(orth) or self._orth_info(orth, strings) for orth in orths])
+        spaCy's tokenizer splits a text at whitespace and tokenises each chunk on its own
+        (no rule spans a space, see :mod:`.tokenizer`), so a text's columns are the
+        space-joined columns of its chunks — unless a transcriber note, which may span
+        spaces, is in the text.
+        """
+        columns = self._chunks.get(chunk)
+        if columns is None:
+            infos = [self.word_info(token.text) for token in self.nlp.tokenizer(chunk)]
+            columns = self._chunks[chunk] = _join(infos)
+        return columns
 
     def transform_texts(self, texts: list[str], n_process: int = 1
                         ) -> list[tuple[str, str]]:
@@ -321,21 +322,16 @@ class Preprocessor:
             from .parallel import transform_parallel
 
             return transform_parallel(self, texts, n_process)
-        from spacy.attrs import ORTH
-
-        get, orth_info, has_notes = self._types.get, self._orth_info, self.notes.spans
+        get, compute, has_notes = self._chunks.get, self.chunk_columns, self.notes.spans
         rows = []
         with gc_paused():
-            for text, doc in zip(texts, self.nlp.tokenizer.pipe(texts)):
+            for text in texts:
                 if has_notes(text):
-                    rows.append(self.columns(text, doc))
+                    rows.append(self.columns(text))
                     continue
-                # the hot path, as columns_of_orths but inlined: one lookup per token
-                strings = doc.vocab.strings
-                infos = [get(orth) or orth_info(orth, strings)
-                         for orth in doc.to_array(ORTH).tolist()]
-                rows.append((" ".join([info[1] for info in infos if info[4]]),
-                             " ".join([info[5] for info in infos if info[5]])))
+                # the hot path: one lookup per whitespace-separated chunk
+                rows.append(_join_parts([get(chunk) or compute(chunk)
+                                         for chunk in text.split()]))
         return rows
 
     def transform(self, segments: pd.DataFrame, n_process: int = 1) -> pd.DataFrame:
@@ -387,6 +383,11 @@ def gc_paused():
 def _join(infos: list) -> tuple[str, str]:
     return (" ".join([info[1] for info in infos if info[4]]),
             " ".join([info[5] for info in infos if info[5]]))
+
+
+def _join_parts(parts: list) -> tuple[str, str]:
+    return (" ".join([part[0] for part in parts if part[0]]),
+            " ".join([part[1] for part in parts if part[1]]))
 
 
 def _as_text(value) -> str:

@@ -1,7 +1,7 @@
 """Tokenisation: spaCy's Indonesian tokenizer with the rules spoken transcripts need.
 
-:func:`get_nlp` builds ``spacy.blank("id")`` once per process (it takes seconds: the
-tokenizer exceptions are compiled) and changes it so that
+:func:`get_nlp` builds spaCy's Indonesian language (``spacy.blank("id")``) once per
+process (it takes seconds: the tokenizer exceptions are compiled), with these changes:
 
 - a hyphen between letters never splits a word: reduplications (``beda-beda``,
   ``anak-anaknya``) and hyphenated clitics (``rumah-nya``) stay one token;
@@ -9,6 +9,8 @@ tokenizer exceptions are compiled) and changes it so that
   are one token in any capitalisation, and never end a sentence;
 - numbers (``10.000``, ``2007``, ``2,5``) and words with diacritics (``dhèwèké``) are
   one token (spaCy already does this; tests hold it);
+- no exception spans a space (spaCy's ``Dr. med``), so tokens never contain whitespace
+  and every whitespace-separated chunk is tokenised on its own, as spaCy itself does;
 - a ``themepipe_sentences`` pipe sets sentence starts with :func:`sentence_ids`.
 
 Sentences: a sentence ends after a run of ``.``, ``!``, ``?`` or ``…`` tokens (closing
@@ -124,29 +126,35 @@ def _abbreviation_variants(abbreviations: Iterable[str]) -> list[str]:
     return list(variants)
 
 
-def _custom_rules(nlp) -> None:
-    """Stop hyphens between letters from splitting words; keep hyphenated clitics."""
+def _infixes(defaults: Sequence[str]) -> list[str]:
+    """spaCy's Indonesian infixes, except that a hyphen between letters never splits."""
     from spacy.lang.char_classes import ALPHA, HYPHENS
-    from spacy.util import compile_infix_regex, compile_suffix_regex
 
     dashes = "|".join(h for h in HYPHENS.split("|") if h != "-")
-    replace = {
-        # spaCy's generic rule: any hyphen between letters splits
-        rf"(?<=[{ALPHA}])(?:{HYPHENS})(?=[{ALPHA}])":
-            rf"(?<=[{ALPHA}])(?:{dashes})(?=[{ALPHA}])",
-    }
+    generic = rf"(?<=[{ALPHA}])(?:{HYPHENS})(?=[{ALPHA}])"  # any hyphen between letters
     infixes = []
-    for pattern in nlp.Defaults.infixes:
-        if pattern in replace:
-            infixes.append(replace[pattern])
+    for pattern in defaults:
+        if pattern == generic:
+            infixes.append(rf"(?<=[{ALPHA}])(?:{dashes})(?=[{ALPHA}])")
         elif pattern.startswith(rf"(?<=[{ALPHA}])[\/-]"):
             # Indonesian rule splitting "/" and "-" before letters or a currency
             infixes.append(pattern.replace(r"[\/-]", r"\/", 1))
         else:
             infixes.append(pattern)
-    suffixes = [s for s in nlp.Defaults.suffixes if s not in (r"\-[Nn]ya", "-[KkMm]u")]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+    return infixes
+
+
+def _exceptions(defaults: dict, abbreviations: Iterable[str]) -> dict:
+    """spaCy's exceptions without those that contain a space (``Dr. med``: one token
+    across a space would break the space-joined columns and chunk-wise tokenising),
+    plus the abbreviations."""
+    from spacy.attrs import ORTH
+
+    exceptions = {key: value for key, value in defaults.items()
+                  if key.isspace() or not any(ch.isspace() for ch in key)}
+    for form in _abbreviation_variants(abbreviations):
+        exceptions[form] = [{ORTH: form}]
+    return exceptions
 
 
 def _sentence_pipe(doc):
@@ -189,13 +197,21 @@ def get_nlp(abbreviations: tuple[str, ...] | None = None):
 
 @functools.lru_cache(maxsize=4)
 def _build_nlp(abbreviations: tuple[str, ...]):
-    import spacy
-    from spacy.attrs import ORTH
+    from spacy.lang.id import Indonesian
 
-    nlp = spacy.blank("id")
-    _custom_rules(nlp)
-    for form in _abbreviation_variants(abbreviations):
-        nlp.tokenizer.add_special_case(form, [{ORTH: form}])
+    class SpokenDefaults(Indonesian.Defaults):
+        tokenizer_exceptions = _exceptions(Indonesian.Defaults.tokenizer_exceptions,
+                                           abbreviations)
+        infixes = tuple(_infixes(Indonesian.Defaults.infixes))
+        suffixes = tuple(s for s in Indonesian.Defaults.suffixes
+                         if s not in (r"\-[Nn]ya", "-[KkMm]u"))  # keep rumah-nya whole
+
+    class SpokenIndonesian(Indonesian):
+        """``spacy.blank("id")`` with themepipe's tokenizer rules."""
+
+        Defaults = SpokenDefaults
+
+    nlp = SpokenIndonesian()
     _register_component()
     nlp.add_pipe("themepipe_sentences")
     return nlp
