@@ -9,8 +9,9 @@ Prints, in one run:
 - tokens/s of spaCy's bare tokenizer (``spacy.blank("id").tokenizer.pipe``);
 - tokens/s of the full themepipe preprocess (tokenise, noise, normalise, stem, stop words:
   ``Preprocessor.transform``) with 1 and 2 processes.  Every run uses a fresh
-  Preprocessor, so its word-type cache starts cold (the spaCy tokenizer is shared); a
-  further run on the last, warm instance is shown too;
+  Preprocessor, so its caches (per word type and per whitespace-separated chunk) start
+  cold — the corpus repeats 10 times, so they are warm after the first copy; the spaCy
+  tokenizer is shared.  A further run on the last, warm instance is shown too;
 - tokens/s of a naive loop calling PySastrawi's
   ``StemmerFactory().create_stemmer().stem()`` per document;
 - peak resident memory of this process and of the largest worker.
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         listed = ", ".join(f"{t:.2f}" for t in times)
         print(f"{name:<36}{median:>10.2f}{n_tokens / median:>12,.0f}{cpu:>8.2f}   {listed}")
     for n_process, seconds in warm.items():
-        print(f"{'  warm word cache, ' + str(n_process) + ' process':<36}{seconds:>10.2f}"
+        print(f"{'  warm caches, ' + str(n_process) + ' process':<36}{seconds:>10.2f}"
               f"{n_tokens / seconds:>12,.0f}")
 
     tok = n_tokens / results["spaCy bare tokenizer"][0]

@@ -172,6 +172,9 @@ def test_preprocess_sastrawi_normaliser_is_bypassed(pre):
     assert pre.stem_word("café") == "cafe"
     assert pre.stem_word("straße") == "straße"
     assert pre.stem_word("ee") == ""
+    assert pre.stem_word(" pengrajin, ") == "perajin"
+    assert pre.stem_word("kerja sama") == "kerja sama"
+    assert pre.stem_word("") == ""
 
 
 def test_preprocess_elongated_words(pre):

@@ -83,6 +83,10 @@ def test_preprocess_generated_nasal_forms_stem_back(pre):
     ("ngasihin", "memberikan", "beri"), ("nyampein", "menyampaikan", "sampai"),
     ("ketauan", "ketahuan", "tahu"), ("keinget", "teringat", "ingat"),
     ("nongkrong", "menongkrong", "tongkrong"), ("nyambung", "menyambung", "sambung"),
+    ("dijelaske", "dijelaskan", "jelas"), ("njelaske", "menjelaskan", "jelas"),
+    ("nerusake", "meneruskan", "terus"), ("ngumpulke", "mengumpulkan", "kumpul"),
+    ("dicatet", "dicatat", "catat"), ("ngobong", "membakar", "bakar"),
+    ("omahe", "rumahnya", "rumah"), ("bantuane", "bantuannya", "bantu"),
 ])
 def test_preprocess_colloquial_morphology(pre, word, norm, stem):
     tokens = pre.analyze(word)
@@ -132,3 +136,9 @@ def test_preprocess_morphology_needs_a_known_root():
     analysis = morphology.analyze("dengerin")
     assert (analysis.root, analysis.via_lexicon, analysis.pattern) == ("dengar", True, "-in")
     assert morphology.analyze("ngobrol") is None
+
+
+@pytest.mark.parametrize("word", ["mobile", "orange", "online", "private", "pancake",
+                                  "stroke", "diajeng", "dibanjur"])
+def test_preprocess_loanwords_are_not_javanese_affixes(pre, word):
+    assert pre.analyze(word)[0].norm == word

@@ -12,8 +12,10 @@ Javanese N-         mbayar, ndaftar, nggambar, njual meN-: membayar, mendaftar
 suffix -in          bacain                           -kan: bacakan
 N-...-in            ngurusin, dengerin, nyariin      meN-...-kan: mencarikan
 di-...-in           dikerjain, dipikirin             di-...-kan: dikerjakan
+Javanese -ke, -ake  dijelaske, njelaske, nerusake    -kan: dijelaskan, meneruskan
 ke-...-an           ketauan                          ke-...-an: ketahuan
 ke- (= ter-)        keinget                          ter-: teringat
+di- + colloquial    dicatet                          di-: dicatat
 ==================  ===============================  ===========================
 
 Nasal prefixes replace a root's first consonant (k, p, t, s, c, h) or are added before
@@ -24,8 +26,11 @@ or, for colloquial roots such as ``denger``, through the normalisation lexicon
 that merely look affixed but are roots themselves (``ingin``, ``main``, ``mungkin``,
 ``nyaman``, ``nyata``) are never touched — the caller checks the dictionary first.
 
-``-in`` is mapped to ``-kan``, its more frequent standard equivalent (``-i`` is the
-other: ``ngurusin`` ~ *mengurusi*); the stem is taken from the root either way.
+``-in`` (and Javanese ``-ke``) is mapped to ``-kan``, its more frequent standard
+equivalent (``-i`` is the other: ``ngurusin`` ~ *mengurusi*); the stem is taken from the
+root either way.  ``ke-`` alone and ``di-`` alone are only undone when the root is a
+colloquial form of the lexicon (``keinget``, ``dicatet``), because with a standard root
+they are standard words that PySastrawi already stems.
 
 References: Sneddon, J. N. (2006), *Colloquial Jakartan Indonesian*, Pacific
 Linguistics, ch. 2 (verb morphology); Ewing, M. (2005), "Colloquial Indonesian", in
@@ -38,6 +43,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 VOWELS = frozenset("aeiou")
+#: Colloquial verb suffixes, all mapped to standard -kan: Jakarta -in, Javanese -ke/-ake.
+SUFFIXES = ("in", "ke", "ake")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ class Analysis:
         True when the root was found through the lexicon (``denger`` -> ``dengar``): strong
         evidence that the word is colloquial.
     pattern : str
-        Which affixes were undone: ``N-``, ``-in``, ``N-in``, ``di-in``, ``ke-an``, ``ke-``.
+        Which affixes were undone: ``N-``, ``-in``, ``N-in``, ``di-in`` (and the same
+        with ``ke``/``ake`` for ``in``), ``ke-an``, ``ke-``, ``di-``.
     """
 
     standard: str
@@ -190,28 +198,33 @@ class ColloquialMorphology:
     def candidates(self, word: str) -> Iterator[Analysis]:
         """All analyses of ``word``, most plausible first (see the module table).
 
-        A nasal form of the whole word comes before the ``-in`` analyses, so that a
+        A nasal form of the whole word comes before the suffixed analyses, so that a
         root ending in *-in* keeps it (``ngeviolin`` is *violin*, not *viol* + -in).
         """
         n = len(word)
-        suffixed = word.endswith("in") and n >= 5
-        if suffixed and word.startswith("di") and n >= 7:
-            found = self.resolve(word[2:-2])
-            if found:
-                yield Analysis("di" + found[0] + "kan", found[0], found[2], "di-in")
+        suffixes = [s for s in SUFFIXES if word.endswith(s) and n >= len(s) + 3]
+        for suffix in suffixes:
+            if word.startswith("di") and n >= len(suffix) + 5:
+                found = self.resolve(word[2:-len(suffix)])
+                if found:
+                    yield Analysis("di" + found[0] + "kan", found[0], found[2],
+                                   "di-" + suffix)
         found = self._nasal(word)
         if found:
             yield Analysis(men_form(found[0]), found[0], found[2], "N-")
-        if suffixed:
-            core = word[:-2]
+        for suffix in suffixes:
+            core = word[:-len(suffix)]
             found = self.resolve(core)
-            if found and (found[2] or len(found[0]) >= 4):
+            # a bare suffix over a dictionary root needs 4+ letters and -in (pancake is
+            # not panca + Javanese -ke)
+            if found and (found[2] or (suffix == "in" and len(found[0]) >= 4)):
                 # an affixed lexicon form (ngasih -> memberi) takes meN-...-kan
                 base = found[1] if found[1] == found[0] else men_form(found[0])
-                yield Analysis(base + "kan", found[0], found[2], "-in")
+                yield Analysis(base + "kan", found[0], found[2], "-" + suffix)
             found = self._nasal(core)
             if found:
-                yield Analysis(men_form(found[0]) + "kan", found[0], found[2], "N-in")
+                yield Analysis(men_form(found[0]) + "kan", found[0], found[2],
+                               "N-" + suffix)
         if word.startswith("ke") and n >= 6:
             if word.endswith("an"):
                 found = self.resolve(word[2:-2])
@@ -220,6 +233,10 @@ class ColloquialMorphology:
             found = self.resolve(word[2:])
             if found and found[2]:
                 yield Analysis("ter" + found[0], found[0], found[2], "ke-")
+        if word.startswith("di") and n >= 6:
+            found = self.resolve(word[2:])
+            if found and found[2]:
+                yield Analysis("di" + found[0], found[0], found[2], "di-")
 
     def analyze(self, word: str) -> Analysis | None:
         """Best analysis: the first found through the lexicon, else the first found.

@@ -12,7 +12,9 @@ that applies decides:
 4. reduplication written with a digit becomes the hyphenated form (``beda2`` ->
    ``beda-beda``, ``hari2nya`` -> ``hari-harinya``);
 5. a dictionary root stays (``ingin``, ``main``, ``nyaman``);
-6. a lexicon word with a clitic keeps the clitic (``udahlah`` -> ``sudahlah``);
+6. a lexicon word with a clitic keeps the clitic (``udahlah`` -> ``sudahlah``), and
+   the Javanese possessive -e/-ne becomes -nya (``omahe`` -> ``rumahnya``,
+   ``proyeke`` -> ``proyeknya``);
 7. letters written three or more times are collapsed and the word tried again
    (``gituuu`` -> ``gitu`` -> ``begitu``);
 8. colloquial verb morphology (:mod:`.morphology`): ``ngurusin`` -> ``menguruskan`` with
@@ -112,6 +114,9 @@ class Normalizer:
             standard = self.lookup(base)
             if standard is not None:
                 return standard + clitic, None
+        standard = self._javanese_possessive(word)
+        if standard is not None:
+            return standard, None
         if _retry and _ELONGATION.search(word):
             return self.normalize(_ELONGATION.sub(r"\1", word), _retry=False)
         if not (word.isascii() and word.isalpha()):
@@ -121,6 +126,28 @@ class Normalizer:
             return analysis.standard, analysis.root
         return word, None
 
+    def _javanese_possessive(self, word: str) -> str | None:
+        """``omahe`` -> ``rumahnya``: Javanese -ne (after a vowel) or -e (after a
+        consonant) is the possessive -nya.
+
+        The base must be a lexicon word or an affixed standard word (``bantuane``); a
+        plain root counts only before -ne (``carane``), because loanwords end in a
+        silent -e over a root (``mobile``, ``orange``, ``private``).
+        """
+        for suffix in ("ne", "e"):
+            base = word[: -len(suffix)]
+            if not word.endswith(suffix) or len(base) < 3:
+                continue
+            if suffix == "ne" and base[-1] not in "aiou":
+                continue
+            standard = self.lookup(base)
+            if standard is None and ((suffix == "ne" and base in self.roots)
+                                     or self.stemmer.is_derived(base)):
+                standard = base
+            if standard is not None:
+                return standard + "nya"
+        return None
+
     def _accept(self, word: str, analysis) -> bool:
         """Take a colloquial analysis over PySastrawi's reading of ``word``?"""
         if analysis.via_lexicon or not self.stemmer.is_derived(word):
@@ -128,7 +155,7 @@ class Normalizer:
         # di-...-in marks both ends; PySastrawi's reading of a standard di- word ending
         # in -in keeps a longer root (dijalin: jalin), a shorter one is a deeper cut
         # through stacked prefixes (dikekelin: di-ke-ke-lin)
-        return (analysis.pattern == "di-in"
+        return (analysis.pattern in ("di-in", "di-ke", "di-ake")
                 and len(analysis.root) > len(self.stemmer.sastrawi(word)))
 
 

@@ -114,7 +114,10 @@ def transform_parallel(pre, texts: list[str], n_process: int) -> list[tuple[str,
                       for chunk, tokens in chunk_tokens.items()}
         for _, conn in workers:
             conn.send(new_chunks)
-        rows = [row for part in _gather(workers) for row in part]      # round 4
+        rows = []
+        for n_rows, tokens_column, stems_column in _gather(workers):    # round 4
+            if n_rows:
+                rows.extend(zip(tokens_column.split("\n"), stems_column.split("\n")))
         for process, _ in workers:
             process.join()
     finally:
@@ -135,11 +138,13 @@ def _work(pre, texts: list[str], conn) -> None:
     try:
         from .pipeline import _join_parts
 
-        noted = [bool(pre.notes.spans(text)) for text in texts]
+        has_notes = pre.notes.spans
+        # None marks a text with a transcriber note, done whole in round 4
+        splits = [None if has_notes(text) else text.split() for text in texts]
         chunks: set[str] = set()
-        for text, has_note in zip(texts, noted):
-            if not has_note:
-                chunks.update(text.split())
+        for split in splits:
+            if split is not None:
+                chunks.update(split)
         known = pre._chunks
         conn.send(("ok", {chunk for chunk in chunks if chunk not in known}))
         tokenizer, words = pre.nlp.tokenizer, pre._words
@@ -151,11 +156,13 @@ def _work(pre, texts: list[str], conn) -> None:
         conn.send(("ok", [(surface, pre.word_info(surface)) for surface in conn.recv()]))
         known.update(conn.recv())
         get = known.get
-        rows = [pre.columns(text) if has_note else
-                _join_parts([get(chunk) or pre.chunk_columns(chunk)
-                             for chunk in text.split()])
-                for text, has_note in zip(texts, noted)]
-        conn.send(("ok", rows))
+        rows = [pre.columns(text) if split is None else
+                _join_parts([get(chunk) or pre.chunk_columns(chunk) for chunk in split])
+                for text, split in zip(texts, splits)]
+        # two newline-joined strings pickle much faster than many small tuples; the
+        # columns never contain a newline (tokens hold no whitespace)
+        conn.send(("ok", (len(rows), "\n".join([row[0] for row in rows]),
+                          "\n".join([row[1] for row in rows]))))
     except Exception as exc:  # noqa: BLE001 - any failure goes to the parent as T442
         try:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

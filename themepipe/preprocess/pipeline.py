@@ -277,15 +277,16 @@ class Preprocessor:
         return [asdict(token) for token in self.analyze(text)]
 
     def stem_word(self, word: str) -> str:
-        """Normalise and stem one word (``pengrajin`` -> ``perajin``); '' for noise.
+        """Normalise and stem one word (``pengrajin`` -> ``perajin``).
 
-        Used for codebook seed words; surrounding whitespace is ignored.
+        Used for codebook seed words.  Noise (a filler, punctuation) gives ''; a text
+        of several tokens (``kerja sama``) gives their stems joined by spaces.
         """
         word = word.strip()
-        if not word:
-            return ""
-        info = self.word_info(word)
-        return info[2] if info[4] else ""
+        if word.isalpha():
+            info = self.word_info(word)
+            return info[2] if info[4] else ""
+        return " ".join(token.stem for token in self.analyze(word))
 
     def columns(self, text: str) -> tuple[str, str]:
         """``(tokens, stems)`` of one text: space-joined norms of all its tokens, and
