@@ -336,7 +336,6 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             folder.write_csv("informants.csv", corpus.informants)
             for name, text in corpus.sources.items():
                 folder.write_text(f"sources/{name}", text)
-            manifest["timings_s"]["write"] = 0.0
             folder.write_json("manifest.json", manifest)
         st.summary = str(out)
     return RunResult(out, manifest, problems)
