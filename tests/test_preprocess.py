@@ -433,3 +433,12 @@ def test_preprocess_offsets_on_real_text(pre):
     assert n_tokens > 5000
     columns = pre.transform(pd.DataFrame({"text": texts}))
     assert not math.isnan(columns["stems"].str.len().mean())
+
+
+def test_preprocess_lone_surrogate_does_not_crash_and_keeps_offsets():
+    from themepipe.preprocess import Preprocessor
+
+    text = "udah \ud800 nggak"
+    tokens = Preprocessor().analyze(text)
+    assert [t.text for t in tokens][-1] == "nggak"
+    assert all(text[t.start:t.end] == t.text for t in tokens)

@@ -26,6 +26,7 @@ import bisect
 import contextlib
 import gc
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -53,6 +54,16 @@ from .tokenizer import (
     sentence_ids,
     surface_kind,
 )
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """Replace lone surrogates (undecodable input) by U+FFFD, one code point each.
+
+    spaCy cannot encode them; replacing one code point by one keeps every offset.
+    """
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +239,7 @@ class Preprocessor:
     # public API -------------------------------------------------------------------
 
     def _walk(self, text: str) -> tuple[list[Token], list[tuple[int, int]]]:
-        doc = self.nlp.tokenizer(text)
+        doc = self.nlp.tokenizer(without_surrogates(text))
         infos, starts, ends = self._doc_infos(text, doc)
         mask = self._note_mask(self.notes.spans(text), starts, ends)
         kinds = [info[0] for info in infos]
@@ -293,7 +304,7 @@ class Preprocessor:
         stems of the tokens that are not stop words."""
         notes = self.notes.spans(text)
         if notes:
-            infos, starts, ends = self._doc_infos(text, self.nlp.tokenizer(text))
+            infos, starts, ends = self._doc_infos(text, self.nlp.tokenizer(without_surrogates(text)))
             mask = self._note_mask(notes, starts, ends)
             return _join([info for info, noted in zip(infos, mask) if not noted])
         return _join_parts([self.chunk_columns(chunk) for chunk in text.split()])
@@ -308,7 +319,7 @@ class Preprocessor:
         """
         columns = self._chunks.get(chunk)
         if columns is None:
-            infos = [self.word_info(token.text) for token in self.nlp.tokenizer(chunk)]
+            infos = [self.word_info(token.text) for token in self.nlp.tokenizer(without_surrogates(chunk))]
             columns = self._chunks[chunk] = _join(infos)
         return columns
 
