@@ -442,3 +442,12 @@ def test_preprocess_lone_surrogate_does_not_crash_and_keeps_offsets():
     tokens = Preprocessor().analyze(text)
     assert [t.text for t in tokens][-1] == "nggak"
     assert all(text[t.start:t.end] == t.text for t in tokens)
+
+
+@pytest.mark.parametrize("word", ["pengrajin2", "pengrajin-pengrajin", "perajin2"])
+def test_preprocess_reduplication_stems_like_its_guarded_base(word):
+    from themepipe.config import load_config
+    from themepipe.preprocess import Preprocessor
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "kajigelem.yaml")
+    assert Preprocessor.from_config(config.preprocess).stem_word(word) == "perajin"

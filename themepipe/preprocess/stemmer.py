@@ -165,6 +165,10 @@ class Stemmer:
                 guarded = self.guarded(word)
                 if guarded is not None:
                     return guarded
+        first, dash, second = norm.partition("-")
+        if dash and first == second.removesuffix("nya") and "-" not in second:
+            # a reduplication (perajin-perajin) stems like its base, guards included
+            return self.stem(first, None, None)
         if root is not None:
             return self.guarded(root) or root
         return self.sastrawi(norm)
