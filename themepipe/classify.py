@@ -58,16 +58,32 @@ def _check_texts(X, what: str = "X") -> list[str]:
     return texts
 
 
-def _as_indicator(Y, n_rows: int, themes: Sequence[str], mode: str) -> np.ndarray:
-    """Return ``Y`` as an int 0/1 matrix of shape (n_rows, n_themes)."""
+def label_indicator(Y, n_rows: int, themes: Sequence[str], what: str = "Y",
+                    code: str = "T411") -> np.ndarray:
+    """Return labels as an int 0/1 matrix of shape (n_rows, n_themes).
+
+    Parameters
+    ----------
+    Y : array-like
+        A 0/1 matrix (n_rows, n_themes) in the order of ``themes``, or 1-D labels (one
+        theme position or theme id per row).
+    n_rows : int
+    themes : sequence of str
+    what : str
+        Name of ``Y`` in error messages.
+    code : str
+        Error code of the caller (T411 classifier, T421 evaluation).
+
+    Raises
+    ------
+    StageError
+        Wrong length or shape, unknown labels, or values other than 0 and 1.
+    """
     n_themes = len(themes)
     Y = np.asarray(Y)
     if Y.ndim == 1:
-        if mode != "multiclass":
-            raise StageError("T411", "a 1-D label array is only accepted with "
-                             "mode='multiclass'; pass a 0/1 matrix (n_segments, n_themes)")
         if Y.shape[0] != n_rows:
-            raise StageError("T411", f"Y has {Y.shape[0]} labels for {n_rows} segments; "
+            raise StageError(code, f"{what} has {Y.shape[0]} labels for {n_rows} segments; "
                              "give one label per segment")
         if Y.dtype.kind in "iu":
             ids = Y.astype(np.int64)
@@ -75,21 +91,30 @@ def _as_indicator(Y, n_rows: int, themes: Sequence[str], mode: str) -> np.ndarra
             lookup = {theme: k for k, theme in enumerate(themes)}
             unknown = sorted({str(v) for v in Y.tolist() if v not in lookup})
             if unknown:
-                raise StageError("T411", f"labels {unknown[:5]} are not among the themes "
-                                 f"{list(themes)}; use theme ids or their positions")
+                raise StageError(code, f"{what} holds labels {unknown[:5]} that are not "
+                                 f"among the themes {list(themes)}; use theme ids or "
+                                 "their positions")
             ids = np.array([lookup[v] for v in Y.tolist()], dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= n_themes):
-            raise StageError("T411", f"label ids must be in 0..{n_themes - 1} "
+            raise StageError(code, f"{what} label ids must be in 0..{n_themes - 1} "
                              f"(one per theme); got {ids.min()}..{ids.max()}")
         out = np.zeros((n_rows, n_themes), dtype=np.int64)
         out[np.arange(n_rows), ids] = 1
         return out
     if Y.ndim != 2 or Y.shape != (n_rows, n_themes):
-        raise StageError("T411", f"Y has shape {Y.shape}; expected ({n_rows}, {n_themes}) "
-                         "= (segments, themes) in the order of `themes`")
+        raise StageError(code, f"{what} has shape {Y.shape}; expected ({n_rows}, "
+                         f"{n_themes}) = (segments, themes) in the order of `themes`")
     if not np.isin(Y, (0, 1)).all():
-        raise StageError("T411", "Y must hold only 0 and 1 (theme absent / present)")
-    Y = Y.astype(np.int64)
+        raise StageError(code, f"{what} must hold only 0 and 1 (theme absent / present)")
+    return Y.astype(np.int64)
+
+
+def _as_indicator(Y, n_rows: int, themes: Sequence[str], mode: str) -> np.ndarray:
+    """Return ``Y`` as an int 0/1 matrix, with the checks of ``mode``."""
+    if np.ndim(Y) == 1 and mode != "multiclass":
+        raise StageError("T411", "a 1-D label array is only accepted with "
+                         "mode='multiclass'; pass a 0/1 matrix (n_segments, n_themes)")
+    Y = label_indicator(Y, n_rows, themes)
     if mode == "multiclass":
         bad = np.flatnonzero(Y.sum(axis=1) != 1)
         if bad.size:

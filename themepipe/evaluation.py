@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
+from .classify import label_indicator
 from .errors import StageError
 
 
@@ -102,32 +103,8 @@ def cohen_kappa(labels_a, labels_b) -> float:
 
 
 def _indicator(Y, n_rows: int, themes: Sequence[str], what: str) -> np.ndarray:
-    """0/1 matrix of shape (n_rows, n_themes) from a matrix or from 1-D labels."""
-    Y = np.asarray(Y)
-    n_themes = len(themes)
-    if Y.ndim == 1:
-        if Y.shape[0] != n_rows:
-            raise StageError("T421", f"{what} has {Y.shape[0]} rows for {n_rows} segments")
-        if Y.dtype.kind in "iu":
-            ids = Y.astype(np.int64)
-        else:
-            lookup = {theme: k for k, theme in enumerate(themes)}
-            unknown = sorted({str(v) for v in Y.tolist() if v not in lookup})
-            if unknown:
-                raise StageError("T421", f"{what} holds labels {unknown[:5]} that are not "
-                                 f"among the themes {list(themes)}")
-            ids = np.array([lookup[v] for v in Y.tolist()], dtype=np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= n_themes):
-            raise StageError("T421", f"{what} label ids must be in 0..{n_themes - 1}")
-        out = np.zeros((n_rows, n_themes), dtype=np.int64)
-        out[np.arange(n_rows), ids] = 1
-        return out
-    if Y.shape != (n_rows, n_themes):
-        raise StageError("T421", f"{what} has shape {Y.shape}; expected "
-                         f"({n_rows}, {n_themes}) = (segments, themes)")
-    if not np.isin(Y, (0, 1)).all():
-        raise StageError("T421", f"{what} must hold only 0 and 1")
-    return Y.astype(np.int64)
+    """0/1 matrix of shape (n_rows, n_themes) from a matrix or from 1-D labels (T421)."""
+    return label_indicator(Y, n_rows, themes, what, code="T421")
 
 
 def _nan_to_none(value: float) -> float | None:
