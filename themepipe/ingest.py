@@ -22,7 +22,7 @@ from .codebook import NO_THEME, Codebook
 from .config import CorpusConfig
 from .errors import InformantError, InputError, Problem, ThemepipeError
 from .sources import read_source
-from .speakers import parse_transcript
+from .speakers import label_key, parse_transcript
 
 #: Columns of the turn table returned by :func:`ingest`, in order.
 TURN_COLUMNS = ["segment_id", "transcript", "informant_id", "group", "speaker", "role",
@@ -116,7 +116,7 @@ def load_informants(path: Path) -> pd.DataFrame:
                              f"{', '.join(table.columns)}; it needs "
                              f"{', '.join(REQUIRED_INFORMANT_COLUMNS)}", path=path)
     table = table.apply(lambda col: col.str.strip())
-    labels = table["transcript"] + "\0" + table["speaker_label"].map(_norm_label)
+    labels = table["transcript"] + "\0" + table["speaker_label"].map(label_key)
     same = labels.duplicated(keep="first") & ~table.duplicated(
         ["transcript", "speaker_label"], keep="first")
     if same.any():
@@ -170,22 +170,18 @@ def discover(corpus: CorpusConfig) -> list[str]:
     return sorted(names)
 
 
-def _norm_label(label: str) -> str:
-    return " ".join(label.split()).casefold()
-
-
 def _transcript_turns(name: str, text: str, corpus: CorpusConfig,
                       speakers: pd.DataFrame) -> tuple[list[dict], dict, list[Problem]]:
     """Parse one decoded transcript and give each turn its role and informant."""
-    interviewer = {_norm_label(x) for x in corpus.interviewer_labels}
-    by_label = {_norm_label(row.speaker_label): row for row in speakers.itertuples()}
+    interviewer = {label_key(x) for x in corpus.interviewer_labels}
+    by_label = {label_key(row.speaker_label): row for row in speakers.itertuples()}
     known = list(corpus.interviewer_labels) + list(speakers["speaker_label"])
     parsed = parse_transcript(text, header_keys=corpus.header_keys, known_labels=known,
                               label_pattern=corpus.label_pattern, name=name)
     problems = [Problem(name, p.line, "T120", p.message, "warning") for p in parsed.problems]
     rows = []
     for index, turn in enumerate(parsed.turns):
-        keys = [_norm_label(a) for a in (turn.speaker_label, *turn.aliases)]
+        keys = [label_key(a) for a in (turn.speaker_label, *turn.aliases)]
         informant = next((by_label[k] for k in keys if k in by_label), None)
         if informant is not None:
             role, informant_id, group = "informant", informant.informant_id, informant.group
