@@ -20,16 +20,21 @@ for each model over 3 random states.  This is the check the issue asks for on th
 bundled corpus, run on real text written by others.
 
 Part 3 (optional, ``--segments``): the same seeded check on a run folder's
-``segments.csv`` — informant segments, gold codes from ``gold_themes``, seed words from
-the codebook — i.e. the issue's acceptance check on the bundled corpus (ROC AUC >= 0.70
-for every theme).
+``segments.csv`` — informant segments, gold codes from ``gold_themes``, seeds,
+preprocessing and topic parameters from the run config (``--config``) — i.e. the
+issue's acceptance check on the bundled corpus (ROC AUC >= 0.70 for every theme).  It
+compares "before" (the codebook's seed words, seeded start only: ``seed_fields: []``,
+``anchor_weight: 0``), seed words with anchoring, and "after" (the config: seed words
+plus label/example words, anchoring), and LDA with the same seeds; per theme it prints
+the share of theme-coded turns containing none of the seed stems of each variant.  The
+gold codes score the topics; they are never used to fit them.
 
 Preprocessing: :class:`themepipe.preprocess.Preprocessor` when it can be imported, else a
 fallback (lowercase letter runs, spaCy's Indonesian stop words, PySastrawi with a
 per-word cache); the header says which.
 
     python bench/topics.py [--seeds 5] [--k 10] [--fallback] [--skip-seeded]
-    python bench/topics.py --only-segments --segments RUN/segments.csv [--codebook C]
+    python bench/topics.py --only-segments --segments RUN/segments.csv [--config C]
 
 Needs ../shared/data/indonlu next to the repository (exits with a message otherwise).
 Parts 1 and 2 take about 5 minutes on 2 cores.
@@ -219,29 +224,39 @@ def run_smsa(pre, n_seeds: int, k: int) -> dict:
     return results
 
 
+Variant = tuple[str, dict[str, list[str]], dict]  # (name, seeds, model parameters)
+
+
+def no_seed_share(docs: list[list[str]], has_theme: np.ndarray, seeds: list[str]) -> float:
+    """Share of the theme's documents that contain none of its seed stems."""
+    if not has_theme.any():
+        return float("nan")
+    words = set(seeds)
+    has_seed = np.array([bool(words.intersection(doc)) for doc in docs])
+    return float(1 - has_seed[has_theme].mean())
+
+
 def report_seeded(docs: list[list[str]], coded: np.ndarray, themes: dict[str, np.ndarray],
-                  seeds: dict[str, list[str]], num_topics: int,
-                  models: tuple[str, ...] = ("nmf", "lda"), n_states: int = 3) -> None:
-    """Fit seeded models on all ``docs``; score each theme's topic on the coded ones.
+                  variants: list[Variant], num_topics: int, n_states: int = 3) -> None:
+    """Fit each seeded variant on all ``docs``; score each theme's topic on the coded ones.
 
     ``coded`` is a boolean mask of the documents that carry codes; ``themes[t]`` is the
-    boolean "has theme t" vector over the coded documents.
+    boolean "has theme t" vector over the coded documents.  The codes are used for
+    scoring only, never for fitting.  Per theme: the share of its documents with none of
+    the seed stems of each variant, and the ROC AUC of the seeded topic's proportion
+    (mean and minimum over ``n_states`` random states).
     """
-    aspects = list(seeds)
+    aspects = list(themes)
     coded_docs = [doc for doc, keep in zip(docs, coded) if keep]
-    without = {}
-    for a in aspects:
-        has_seed = np.array([bool(set(doc) & set(seeds[a])) for doc in coded_docs])
-        without[a] = 1 - has_seed[themes[a]].mean() if themes[a].any() else float("nan")
-    print(f"\n{'theme':18s} {'n':>5s} {'no seed':>7s} " + " ".join(
-        f"{m + ' AUC (min)':>16s}" for m in models))
+    names = [name for name, _, _ in variants]
+    print("\nvariants: " + "; ".join(f"[{i}] {name}" for i, name in enumerate(names)))
     aucs, summaries = {}, {}
-    for model in models:
+    for name, seeds, params in variants:
         per_state, runs, npmi, fit_s = [], [], [], []
         for seed in range(n_states):
             start = time.perf_counter()
-            tm = SeededTopicModel(num_topics=num_topics, seed_words=seeds, model=model,
-                                  random_state=seed).fit(docs)
+            tm = SeededTopicModel(num_topics=num_topics, seed_words=seeds,
+                                  random_state=seed, **params).fit(docs)
             fit_s.append(time.perf_counter() - start)
             proportions = tm.transform(coded_docs)
             per_state.append([roc_auc_score(themes[a], proportions[:, i])
@@ -249,18 +264,26 @@ def report_seeded(docs: list[list[str]], coded: np.ndarray, themes: dict[str, np
                               for i, a in enumerate(aspects)])
             runs.append(tm.top_terms(TOPN))
             npmi.append(float(tm.npmi_.mean()))
-        aucs[model] = np.array(per_state)
-        summaries[model] = (np.mean(npmi), topic_stability(runs, TOPN), np.mean(fit_s),
-                            tm.topics_table(8), tm.missing_seed_words_)
+        aucs[name] = np.array(per_state)
+        summaries[name] = (np.mean(npmi), topic_stability(runs, TOPN), np.mean(fit_s),
+                           tm.topics_table(8), tm.missing_seed_words_)
+    print(f"\n{'theme':18s} {'n':>5s} " + " ".join(f"{'no seed[' + str(i) + ']':>11s}"
+                                                  for i in range(len(variants)))
+          + " " + " ".join(f"{'AUC[' + str(i) + '] (min)':>16s}"
+                           for i in range(len(variants))))
     for i, a in enumerate(aspects):
-        cells = " ".join(f"{aucs[m][:, i].mean():8.3f} ({aucs[m][:, i].min():.2f})"
-                         for m in models)
-        print(f"{a:18s} {themes[a].sum():5d} {without[a]:7.0%} {cells}")
-    for m, (npmi, stability, fit_s, topics, missing) in summaries.items():
-        print(f"\nseeded {m}: min AUC over themes and random states "
-              f"{np.nanmin(aucs[m]):.3f}, mean NPMI {npmi:.3f}, stability {stability:.3f}, "
-              f"fit {fit_s:.1f} s; missing seed words: {missing or 'none'}; topics of "
-              f"random state {n_states - 1}:")
+        shares = " ".join(f"{no_seed_share(coded_docs, themes[a], seeds[a]):11.0%}"
+                          for _, seeds, _ in variants)
+        cells = " ".join(f"{aucs[n][:, i].mean():8.3f} ({aucs[n][:, i].min():.2f})"
+                         for n in names)
+        print(f"{a:18s} {themes[a].sum():5d} {shares} {cells}")
+    for i, (n, (npmi, stability, fit_s, topics, missing)) in enumerate(summaries.items()):
+        theme_means = aucs[n].mean(axis=0)
+        print(f"\n[{i}] {n}: themes with mean AUC >= 0.70: "
+              f"{int((theme_means >= 0.70).sum())}/{len(aspects)}; min AUC over themes "
+              f"and random states {np.nanmin(aucs[n]):.3f}; mean NPMI {npmi:.3f}, "
+              f"stability {stability:.3f}, fit {fit_s:.2f} s; seed stems not in the "
+              f"corpus: {missing or 'none'}; topics of random state {n_states - 1}:")
         print(topics.to_string(index=False))
 
 
@@ -273,25 +296,50 @@ def run_hoasa(pre) -> None:
           "an aspect is present when its label is not 'neut'")
     print("seed stems: " + "; ".join(f"{a}: {' '.join(w)}" for a, w in seeds.items()))
     themes = {a: (table[a] != "neut").to_numpy() for a in seeds}
-    report_seeded(docs, np.ones(len(docs), dtype=bool), themes, seeds, len(seeds) + 3)
+    variants = [("nmf, seeded start only (anchor_weight 0)", seeds,
+                 {"model": "nmf", "anchor_weight": 0.0}),
+                ("nmf defaults (anchor_weight 1)", seeds, {"model": "nmf"}),
+                ("lda defaults", seeds, {"model": "lda"})]
+    report_seeded(docs, np.ones(len(docs), dtype=bool), themes, variants, len(seeds) + 3)
 
 
-def run_segments(pre, segments_csv: Path, codebook_path: Path, extra: int) -> None:
-    """The same check on a run folder's segments.csv (e.g. the bundled corpus)."""
+def run_segments(segments_csv: Path, config_path: Path) -> None:
+    """The same check on a run folder's segments.csv (e.g. the bundled corpus).
+
+    Seeds, preprocessing and topic parameters come from the run's config, as in
+    ``themepipe run``: "before" is the codebook's seed words with a seeded start only
+    (``seed_fields: []``, ``anchor_weight: 0``), "after" the config's topics section.
+    """
     from themepipe.codebook import load_codebook
+    from themepipe.config import load_config
+    from themepipe.preprocess import Preprocessor
+    from themepipe.topics import theme_seed_stems
 
-    codebook = load_codebook(codebook_path)
+    config = load_config(config_path, [])
+    codebook = load_codebook(config.codebook)
+    pre = Preprocessor.from_config(config.preprocess)
     table = pd.read_csv(segments_csv, dtype=str, keep_default_na=False)
     table = table[table["role"] == "informant"]
     docs = [s.split() for s in table["stems"]]
     coded = (table["gold_themes"] != "").to_numpy()
     cells = [set(c.split(";")) for c in table.loc[coded, "gold_themes"]]
     themes = {t: np.array([t in c for c in cells]) for t in codebook.ids}
-    seeds = {t: list(dict.fromkeys(s for s in map(pre.stem_word, words) if s))
-             for t, words in codebook.seed_words().items()}
+    params = config.topics.model_dump(exclude={"seeded", "seed_fields", "num_topics",
+                                               "random_state"})
+    seed_only = theme_seed_stems(codebook, pre)
+    expanded = theme_seed_stems(codebook, pre, config.topics.seed_fields)
     print(f"\n{segments_csv}: {len(docs)} informant segments, {int(coded.sum())} coded; "
-          f"seeded K = {len(seeds)} themes + {extra} residual")
-    report_seeded(docs, coded, themes, seeds, len(seeds) + extra)
+          f"seeded K = {config.topics.num_topics} (config {config_path.name}); "
+          f"seed fields {config.topics.seed_fields}")
+    print("added seed stems: " + "; ".join(
+        f"{t}: {' '.join(w[len(seed_only[t]):])}" for t, w in expanded.items()))
+    variants = [("before: seed words, seeded start only",
+                 seed_only, dict(params, anchor_weight=0.0)),
+                ("seed words + anchoring", seed_only, params),
+                ((f"after: seed words + {'/'.join(config.topics.seed_fields)} words "
+                  "+ anchoring (config)"), expanded, params),
+                ("after, lda", expanded, dict(params, model="lda"))]
+    report_seeded(docs, coded, themes, variants, config.topics.num_topics)
 
 
 def main() -> None:
@@ -303,18 +351,16 @@ def main() -> None:
     parser.add_argument("--skip-seeded", action="store_true", help="skip the HoASA part")
     parser.add_argument("--segments", type=Path,
                         help="also check seeded topics on a run folder's segments.csv")
-    parser.add_argument("--codebook", type=Path, default=ROOT / "configs" / "codebook.yaml",
-                        help="codebook of --segments (default configs/codebook.yaml)")
-    parser.add_argument("--residual", type=int, default=3,
-                        help="residual topics next to the seeded ones for --segments")
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "kajigelem.yaml",
+                        help="run config of --segments: codebook, preprocessing, topics "
+                             "(default configs/kajigelem.yaml)")
     parser.add_argument("--only-segments", action="store_true",
                         help="run only the --segments check")
     args = parser.parse_args()
     if args.only_segments:
         if args.segments is None:
             sys.exit("--only-segments needs --segments PATH")
-        pre = make_preprocessor(args.fallback)
-        run_segments(pre, args.segments, args.codebook, args.residual)
+        run_segments(args.segments, args.config)
         return
     if not SMSA.is_file():
         sys.exit(f"SmSA not found at {SMSA}; this benchmark needs ../shared/data/indonlu")
@@ -324,7 +370,7 @@ def main() -> None:
     if not args.skip_seeded and HOASA.is_file():
         run_hoasa(pre)
     if args.segments is not None:
-        run_segments(pre, args.segments, args.codebook, args.residual)
+        run_segments(args.segments, args.config)
 
 
 if __name__ == "__main__":

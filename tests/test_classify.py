@@ -200,7 +200,8 @@ def test_classify_config_defaults_match_estimator_defaults():
     config = ClassifierConfig()
     defaults = ThemeClassifier().get_params()
     for name in HYPERPARAMETERS:
-        assert getattr(config, name) == defaults[name], name
+        value = getattr(config, name)
+        assert (tuple(value) if isinstance(value, list) else value) == defaults[name], name
     config = ClassifierConfig(mode="multiclass", C=2.0, random_state=7)
     clf = make_classifier(config, THEMES)
     assert (clf.mode, clf.C, clf.random_state, clf.themes) == ("multiclass", 2.0, 7, THEMES)
@@ -246,3 +247,71 @@ def test_classify_real_indonesian_reviews_aspects():
     clf = ThemeClassifier(themes=aspects).fit(texts[:800], Y[:800])
     pred = clf.predict(texts[800:1200])
     assert f1_score(Y[800:1200], pred, average="macro") >= 0.8
+
+
+def test_bad_input_train_theme_without_positive_examples(tmp_path):
+    """A codebook theme nobody coded: one line naming the theme, the codes and the fix."""
+    from typer.testing import CliRunner
+
+    from themepipe.cli import app
+
+    mini = Path(__file__).resolve().parent / "fixtures" / "mini"
+    result = CliRunner().invoke(app, ["train", str(mini / "config.yaml"), "--set",
+                                      f"classifier.model={tmp_path / 'models'}"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if "error" in line]
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert "[T450]" in lines[0] and "theme 'politis' has no coded example" in lines[0]
+    assert "codes.csv" in lines[0] and "remove it from the codebook" in lines[0]
+    assert not (tmp_path / "models").exists()
+
+
+def test_classify_members_sum_their_scores(corpus):
+    X_train, Y_train, X_test, _ = corpus
+    both = ThemeClassifier(themes=THEMES, members=("nb", "tfidf")).fit(X_train, Y_train)
+    nb = ThemeClassifier(themes=THEMES, members=("nb",)).fit(X_train, Y_train)
+    tfidf = ThemeClassifier(themes=THEMES, members=("tfidf",)).fit(X_train, Y_train)
+    assert both.tfidf_coef_.shape == both.coef_.shape == (3, both.n_features_)
+    assert nb.tfidf_coef_ is None and not tfidf.coef_.any()
+    # Same features and the same per-member fits: the ensemble's score is their sum.
+    np.testing.assert_allclose(both.decision_function(X_test),
+                               nb.decision_function(X_test)
+                               + tfidf.decision_function(X_test), rtol=1e-5, atol=1e-5)
+
+
+def test_classify_interpolation_mixes_nb_and_fitted_weights(corpus):
+    # Wang & Manning (2012), eq. 3: w' = (1 - beta) mean|w| + beta w, on NB-scaled
+    # features, so coef(beta) - beta coef(1) = (1 - beta) mean|w| r: proportional to r.
+    X_train, Y_train, _, _ = corpus
+    full = ThemeClassifier(themes=THEMES, members=("nb",)).fit(X_train, Y_train)
+    half = ThemeClassifier(themes=THEMES, members=("nb",), interpolation=0.5
+                           ).fit(X_train, Y_train)
+    presence = full._counts(X_train)
+    presence.data[:] = 1.0
+    for k in range(len(THEMES)):
+        ratio = _nb_ratio(presence, Y_train[:, k], 1.0)
+        rest = half.coef_[k].astype(float) - 0.5 * full.coef_[k].astype(float)
+        scale = rest / ratio
+        assert scale.min() > 0
+        np.testing.assert_allclose(scale, np.median(scale), rtol=1e-3)
+
+
+@pytest.mark.parametrize("kwargs", [{"members": ()}, {"members": ("nb", "svm")},
+                                    {"members": ("nb", "nb")}, {"interpolation": 0.0},
+                                    {"tfidf_C": 0}])
+def test_classify_rejects_bad_ensemble_settings(corpus, kwargs):
+    X_train, Y_train, _, _ = corpus
+    with pytest.raises(StageError, match="T454"):
+        ThemeClassifier(themes=THEMES, **kwargs).fit(X_train, Y_train)
+
+
+def test_classify_state_packs_vocabularies_into_byte_arrays(fitted, corpus):
+    import pickle  # only to copy the state in memory; model files never use pickle
+
+    state = fitted.__getstate__()
+    assert "word_vectorizer_" not in state and "char_vectorizer_" not in state
+    assert state["char_vocabulary_"].dtype == np.uint8
+    assert "word_vectorizer_" in fitted.__dict__  # the estimator itself is untouched
+    clone = pickle.loads(pickle.dumps(fitted))
+    assert clone.char_vectorizer_.vocabulary_ == fitted.char_vectorizer_.vocabulary_
+    np.testing.assert_array_equal(clone.predict_proba(corpus[2]), fitted.predict_proba(corpus[2]))

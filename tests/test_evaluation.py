@@ -252,3 +252,56 @@ def test_evaluation_metrics_table_has_one_row_per_theme_and_summaries():
     assert (table["model"] == "spy").all()
     assert table.loc[table["theme"] == "macro", "f1"].item() == 0.0
     assert table.loc[table["theme"] == "politis", "support"].item() == int(Y[:, 2].sum())
+    assert table.loc[table["theme"] == "macro", "label_cardinality_true"].item() == (
+        pytest.approx(Y.sum(axis=1).mean()))
+    assert table.loc[table["theme"] == "micro", "label_cardinality_predicted"].item() == 0.0
+    assert table.loc[table["theme"] == "politis", "n_predicted"].item() == 0
+
+
+# -- themepipe evaluate ---------------------------------------------------------------
+
+def test_evaluation_cli_evaluate_on_a_table_corpus(bundled_run, tmp_path):
+    """`evaluate` on a format: table corpus prints and writes metrics.json / metrics.csv."""
+    from pathlib import Path
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from themepipe.cli import app
+
+    root = Path(__file__).resolve().parents[1]
+    segments = pd.read_csv(Path(bundled_run.out) / "segments.csv", keep_default_na=False)
+    informant = segments[segments.role == "informant"]
+    pd.DataFrame({"teks": informant["text"], "informant_id": informant["informant_id"],
+                  "group": informant["group"], "themes": informant["gold_themes"]}
+                 ).to_csv(tmp_path / "segs.csv", index=False)
+    args = ["evaluate", str(root / "tests" / "fixtures" / "mini" / "config.yaml"),
+            "--out", str(tmp_path / "eval")]
+    for item in (f"corpus.path={tmp_path / 'segs.csv'}", "corpus.format=table",
+                 "corpus.text_column=teks", "corpus.codes=null", "corpus.informants=null",
+                 "classifier.cv_folds=3", "classifier.inner_folds=3"):
+        args += ["--set", item]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "seed-word keyword baseline" in result.output and "macro-F1" in result.output
+    out = tmp_path / "eval"
+    assert out.is_symlink()  # published atomically as a run-folder link
+    metrics = json.loads((out / "metrics.json").read_text())
+    table = pd.read_csv(out / "metrics.csv")
+    n_coded = int((informant["gold_themes"] != "").sum())
+    for model in ("themepipe", "keyword_baseline"):
+        report = metrics[model]
+        assert report["n_segments"] == n_coded and report["n_splits"] == 3
+        assert report["n_groups"] == informant.loc[informant["gold_themes"] != "",
+                                                   "informant_id"].nunique()
+        rows = table[table["model"] == model].set_index("theme")
+        for theme, values in report["per_theme"].items():
+            assert rows.loc[theme, "f1"] == pytest.approx(values["f1"], abs=1e-6)
+            assert rows.loc[theme, "support"] == values["support"]
+        folds = report["macro_f1"]["folds"]
+        assert rows.loc["macro", "f1"] == pytest.approx(np.mean(folds), abs=1e-6)
+        assert rows.loc["macro", "f1_sd"] == pytest.approx(np.std(folds, ddof=1), abs=1e-6)
+        assert "fold_assignment" not in report
+    assert metrics["themepipe"]["macro_f1"]["mean"] > metrics["keyword_baseline"][
+        "macro_f1"]["mean"] + 0.1
+    assert metrics["coder_agreement"]["coders"] == ["segs"]

@@ -141,8 +141,12 @@ def test_modelstore_latest_orders_numeric_suffixes_as_numbers(tmp_path):
 
 def test_modelstore_same_seed_and_data_retrain_to_identical_predictions(tmp_path):
     Y = indicator(CODES)
+    snapshots = []
     for when in (NOW, datetime(2026, 3, 1, 9, 31, tzinfo=timezone.utc)):
         save(ThemeClassifier(themes=THEMES, inner_folds=3).fit(TEXTS, Y), tmp_path, when)
+        oldest = tmp_path / list_versions(tmp_path)[0]
+        snapshots.append({p.name: p.read_bytes() for p in oldest.iterdir()})
+    assert snapshots[0] == snapshots[1]  # the second training left the first untouched
     names = list_versions(tmp_path)
     assert len(names) == 2 and all(VERSION_RE.match(n) for n in names)
     first, card1 = load_model(tmp_path, names[0])
@@ -176,22 +180,38 @@ def test_modelstore_refuses_training_codes_outside_the_themes(model, tmp_path):
 
 # -- refusals -------------------------------------------------------------------------
 
-def test_modelstore_missing_empty_and_unknown_are_refused(model, tmp_path):
+def test_bad_input_model_directory_missing(tmp_path):
     error = refuse(tmp_path / "absent", "T301")
-    assert "themepipe train" in str(error)
+    assert "themepipe train" in str(error) and "absent" in str(error)
+
+
+def test_bad_input_model_directory_empty(tmp_path):
     (tmp_path / "empty").mkdir()
-    refuse(tmp_path / "empty", "T302")
+    (tmp_path / "empty" / ".tmp-leftover").mkdir()  # a hidden staging folder is no version
+    error = refuse(tmp_path / "empty", "T302")
+    assert "no model versions" in str(error)
+
+
+def test_modelstore_unknown_version_is_refused_naming_the_available_ones(model, tmp_path):
     version_dir = save(model, tmp_path / "m")
     error = refuse(tmp_path / "m", "T303", version="20990101-000000-00000000")
     assert version_dir.name in str(error)
 
 
-def test_modelstore_newer_card_format_is_refused(model, tmp_path):
+def test_bad_input_model_newer_format_version(model, tmp_path):
     version_dir = save(model, tmp_path)
     card = json.loads((version_dir / "card.json").read_text())
     card["format_version"] = FORMAT_VERSION + 1
     (version_dir / "card.json").write_text(json.dumps(card))
     assert "upgrade themepipe" in str(refuse(tmp_path, "T305"))
+
+
+def test_bad_input_model_older_format_version(model, tmp_path):
+    version_dir = save(model, tmp_path)
+    card = json.loads((version_dir / "card.json").read_text())
+    card["format_version"] = FORMAT_VERSION - 1
+    (version_dir / "card.json").write_text(json.dumps(card))
+    assert "themepipe train" in str(refuse(tmp_path, "T314"))
 
 
 @pytest.mark.parametrize("damage", ["missing", "not json", "no sha"])
@@ -292,5 +312,22 @@ def test_modelstore_trusted_types_are_exactly_what_a_classifier_needs(model):
     types, _ = _schema_types(schema)
     assert types <= set(TRUSTED_TYPES)
     assert "themepipe.classify.ThemeClassifier" in types
-    assert not any(name.startswith(("sklearn.linear_model", "sklearn.svm"))
-                   for name in TRUSTED_TYPES)
+    assert not any(name.startswith("sklearn.") for name in TRUSTED_TYPES)
+
+
+def test_modelstore_vocabularies_are_stored_as_a_few_array_files(model, tmp_path):
+    import zipfile
+
+    version_dir = save(model, tmp_path)
+    with zipfile.ZipFile(version_dir / "model.skops") as archive:
+        names = archive.namelist()
+        schema = archive.read("schema.json")
+        assert all(info.compress_type == zipfile.ZIP_DEFLATED
+                   for info in archive.infolist())
+    # One .npy per array (vocabularies, weights, calibration), not one node per n-gram.
+    assert len(names) < 20 and len(schema) < 20000
+    n_terms = len(model.char_vectorizer_.vocabulary_) + len(model.word_vectorizer_.vocabulary_)
+    assert n_terms > 200
+    loaded, _ = load_model(tmp_path)
+    assert loaded.char_vectorizer_.vocabulary_ == model.char_vectorizer_.vocabulary_
+    assert loaded.word_vectorizer_.vocabulary_ == model.word_vectorizer_.vocabulary_

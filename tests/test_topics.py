@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,10 +74,13 @@ def seeded(request, corpus) -> SeededTopicModel:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_topics_same_random_state_gives_identical_topics(corpus, model):
+@pytest.mark.parametrize("seed_words", [None, SEEDS], ids=["unseeded", "seeded"])
+def test_topics_same_random_state_gives_identical_topics(corpus, model, seed_words):
     docs, _ = corpus
-    first = SeededTopicModel(num_topics=4, model=model, random_state=3).fit(docs)
-    second = SeededTopicModel(num_topics=4, model=model, random_state=3).fit(docs)
+    first = SeededTopicModel(num_topics=4, model=model, random_state=3,
+                             seed_words=seed_words).fit(docs)
+    second = SeededTopicModel(num_topics=4, model=model, random_state=3,
+                              seed_words=seed_words).fit(docs)
     pd.testing.assert_frame_equal(first.topics_table(), second.topics_table())
     np.testing.assert_array_equal(first.topic_term_, second.topic_term_)
     np.testing.assert_array_equal(first.transform(docs), second.transform(docs))
@@ -223,9 +227,9 @@ def test_topics_invalid_input_and_parameters_are_errors(corpus):
 def test_topics_config_keys_are_model_parameters():
     # The pipeline builds the model as SeededTopicModel(**topics config minus seeded).
     params = set(inspect.signature(SeededTopicModel.__init__).parameters) - {"self"}
-    keys = set(TopicsConfig.model_fields) - {"seeded"}
+    keys = set(TopicsConfig.model_fields) - {"seeded", "seed_fields"}
     assert keys <= params
-    defaults = TopicsConfig().model_dump(exclude={"seeded"})
+    defaults = TopicsConfig().model_dump(exclude={"seeded", "seed_fields"})
     model = SeededTopicModel(**defaults)
     assert model.get_params()["model"] == "nmf"
     for key, value in defaults.items():
@@ -326,14 +330,16 @@ def test_topics_prevalence_means_and_intervals():
                           [0.6, 0.4], [0.9, 0.1]])
     informants = ["a", "a", "b", "c", "d", "d"]
     groups = ["desa", "desa", "desa", "desa", "dinas", "dinas"]
-    table = topic_prevalence(doc_topic, informants, groups, n_boot=500, random_state=1)
-    assert list(table.columns) == ["group", "topic", "n_informants", "n_segments",
-                                   "mean_proportion", "ci_low", "ci_high"]
+    table = topic_prevalence(doc_topic, informants, groups, n_boot=500, random_state=1,
+                             anchored_themes=["politis", None])
+    assert list(table.columns) == ["group", "topic", "anchored_theme", "mean_proportion",
+                                   "ci_low", "ci_high", "n_informants"]
     assert table[["group", "topic"]].values.tolist() == [["desa", 0], ["desa", 1],
                                                          ["dinas", 0], ["dinas", 1]]
+    assert table["anchored_theme"].tolist() == ["politis", "", "politis", ""]
     desa = table[table["group"] == "desa"]
     np.testing.assert_allclose(desa["mean_proportion"], [1.7 / 4, 2.3 / 4])
-    assert desa["n_informants"].tolist() == [3, 3] and desa["n_segments"].tolist() == [4, 4]
+    assert desa["n_informants"].tolist() == [3, 3]
     assert (desa["ci_low"] <= desa["mean_proportion"]).all()
     assert (desa["mean_proportion"] <= desa["ci_high"]).all()
     # informant means are 0.75, 0, 0.2: a resample cannot leave [0, 0.75] for topic 0
@@ -341,8 +347,14 @@ def test_topics_prevalence_means_and_intervals():
     dinas = table[table["group"] == "dinas"]
     np.testing.assert_allclose(dinas["mean_proportion"], [0.75, 0.25])
     assert dinas[["ci_low", "ci_high"]].isna().all().all()  # one informant: no spread
-    again = topic_prevalence(doc_topic, informants, groups, n_boot=500, random_state=1)
+    again = topic_prevalence(doc_topic, informants, groups, n_boot=500, random_state=1,
+                             anchored_themes=["politis", None])
     pd.testing.assert_frame_equal(table, again)
+    # The config's group order wins over sorting.
+    ordered = topic_prevalence(doc_topic, informants, groups, n_boot=0,
+                               group_order=["dinas", "desa"])
+    assert ordered["group"].tolist() == ["dinas", "dinas", "desa", "desa"]
+    assert ordered[["ci_low", "ci_high"]].isna().all().all()
 
 
 def test_topics_prevalence_rejects_inconsistent_input():
@@ -353,3 +365,215 @@ def test_topics_prevalence_rejects_inconsistent_input():
         topic_prevalence(doc_topic, ["a", "a", "b"], ["g", "h", "g"])
     with pytest.raises(StageError, match="T435"):
         topic_prevalence(doc_topic, ["a", "", "b"], ["g", "g", "g"])
+
+
+@pytest.mark.parametrize("n_informants, seed", [(4, 0), (6, 1), (12, 2)])
+def test_topics_prevalence_intervals_contain_mean_and_lie_in_unit_interval(n_informants,
+                                                                           seed):
+    rng = np.random.default_rng(seed)
+    n = n_informants * 6
+    # informants differ in how many segments they have and what they talk about
+    informants = [f"i{rng.integers(n_informants)}" for _ in range(n)]
+    informants[:n_informants] = [f"i{i}" for i in range(n_informants)]
+    doc_topic = rng.dirichlet(np.full(4, 0.3), size=n)
+    groups = ["pengrajin_lokal" if int(i[1:]) < n_informants // 2 else "pemerintah_desa"
+              for i in informants]
+    table = topic_prevalence(doc_topic, informants, groups, n_boot=400, random_state=seed)
+    spread = table.dropna(subset=["ci_low"])
+    assert len(spread) == len(table)  # every group has 2+ informants: all intervals
+    assert (spread["ci_low"] <= spread["mean_proportion"]).all()
+    assert (spread["mean_proportion"] <= spread["ci_high"]).all()
+    assert spread[["ci_low", "ci_high"]].stack().between(0, 1).all()
+    assert table["mean_proportion"].between(0, 1).all()
+    # per group, the mean proportions of the topics sum to 1
+    np.testing.assert_allclose(table.groupby("group")["mean_proportion"].sum(), 1.0)
+
+
+# ---------------------------------------------------------------- anchoring, seeds
+
+
+def test_topics_anchoring_keeps_seed_words_leading_their_topic(corpus):
+    docs, _ = corpus
+    # one seed word per theme: the start alone lets a topic drift; anchoring keeps it
+    seeds = {"sosialisasi": ["sosialisasi"], "perencanaan": ["rencana"],
+             "politis": ["politik"]}
+    anchored = SeededTopicModel(num_topics=5, seed_words=seeds, no_above=0.5,
+                                anchor_weight=1.0).fit(docs)
+    assert anchored.n_anchor_rows_ == 3
+    assert anchored.transform(docs).shape == (len(docs), 5)  # pseudo-segments left out
+    top = anchored.top_terms(3)
+    for k, words in enumerate(seeds.values()):
+        assert words[0] in top[k], top[k]
+    unanchored = SeededTopicModel(num_topics=5, seed_words=seeds, no_above=0.5,
+                                  anchor_weight=0.0).fit(docs)
+    assert unanchored.n_anchor_rows_ == 0
+    assert not np.array_equal(anchored.topic_term_, unanchored.topic_term_)
+    with pytest.raises(StageError, match="T432.*anchor_weight"):
+        SeededTopicModel(anchor_weight=-1).fit(docs)
+
+
+class _StubPreprocessor:
+    """Lowercases and drops a few stop words; 'pengurusnya' stems to 'urus'."""
+
+    STOP = frozenset({"yang", "itu", "dan", "tidak", "ada", "di"})
+
+    def stem_word(self, word: str) -> str:
+        word = word.lower()
+        return {"pengurusnya": "urus", "perencanaan": "rencana"}.get(word, word)
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        stems = [" ".join(self.stem_word(w) for w in re.findall(r"\w+", text)
+                          if w.lower() not in self.STOP) for text in frame["text"]]
+        return frame.assign(stems=stems)
+
+
+def test_topics_theme_seed_stems_adds_words_of_one_theme_only():
+    from themepipe.codebook import Codebook
+    from themepipe.topics import theme_seed_stems
+
+    codebook = Codebook(themes=[
+        {"id": "perencanaan", "label": "Perencanaan lemah", "seed_words": ["Perencanaan",
+                                                                             "target"],
+         "example": "Tidak ada target dan anggaran, desa diam", "when_not_to_use": "pilkada"},
+        {"id": "sdm_pengurus", "label": "SDM pengurus", "seed_words": ["pengurusnya"],
+         "example": "Pengurusnya sibuk, desa itu sepi", "full_definition": "regenerasi"},
+    ])
+    pre = _StubPreprocessor()
+    assert theme_seed_stems(codebook, pre) == {"perencanaan": ["rencana", "target"],
+                                               "sdm_pengurus": ["urus"]}
+    seeds = theme_seed_stems(codebook, pre, ["label", "example"])
+    # "desa" is in both examples; "rencana" and "urus" are seed words already; the
+    # when_not_to_use text is never read
+    assert seeds == {"perencanaan": ["rencana", "target", "lemah", "anggaran", "diam"],
+                     "sdm_pengurus": ["urus", "sdm", "pengurus", "sibuk", "sepi"]}
+    assert "regenerasi" in theme_seed_stems(codebook, pre, ["full_definition"])[
+        "sdm_pengurus"]
+    with pytest.raises(ValueError):
+        theme_seed_stems(codebook, pre, ["when_not_to_use"])
+
+
+# ---------------------------------------------------------------- topics command
+
+
+@pytest.mark.parametrize("text, ks", [("6:8", [6, 7, 8]), ("6:12:3", [6, 9, 12]),
+                                      ("9,6, 7", [6, 7, 9]), ("5", [5])])
+def test_topics_parse_k_range(text, ks):
+    from themepipe.topics.command import parse_k_range
+
+    assert parse_k_range(text) == ks
+
+
+@pytest.mark.parametrize("text", ["8:6", "0:3", "six", "", "6:8:0", "6-8"])
+def test_topics_parse_k_range_rejects_bad_values(text):
+    from themepipe.topics.command import parse_k_range
+
+    with pytest.raises(StageError, match="T443"):
+        parse_k_range(text)
+
+
+def test_topics_selection_csv_contents_for_tiny_k_range(corpus, tmp_path):
+    from themepipe.topics.command import write_csv_atomic
+
+    docs, _ = corpus
+    small = docs[:120]
+    calls = []
+    table = select_num_topics(small, [3, 4], n_seeds=3, seed_words=SEEDS, no_above=0.5,
+                              callback=lambda k, i: calls.append((k, i)))
+    assert calls == [(3, 0), (3, 1), (3, 2), (4, 0), (4, 1), (4, 2)]
+    path = tmp_path / "sel" / "topic_selection.csv"
+    write_csv_atomic(table, path)
+    assert [p.name for p in path.parent.iterdir()] == ["topic_selection.csv"]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "k,n_runs,npmi_mean,npmi_sd,umass_mean,umass_sd,stability,selected"
+    assert [line.split(",")[0] for line in lines[1:]] == ["3", "4"]
+    assert all(line.split(",")[1] == "3" for line in lines[1:])
+    for line in lines[1:]:
+        for cell in line.split(",")[2:7]:
+            assert re.fullmatch(r"-?\d+\.\d{6}", cell), line
+    back = pd.read_csv(path)
+    assert back["selected"].tolist().count(True) == 1
+    assert back.loc[back["selected"], "k"].item() == choose_num_topics(back)
+    # each row's figures are those of its K's fits with random states 0, 1, 2
+    for k in (3, 4):
+        runs = [SeededTopicModel(num_topics=k, seed_words=SEEDS, no_above=0.5,
+                                 random_state=r).fit(small) for r in range(3)]
+        npmi = [m.npmi_.mean() for m in runs]
+        row = back[back["k"] == k].iloc[0]
+        assert row["npmi_mean"] == pytest.approx(np.mean(npmi), abs=1e-6)
+        assert row["npmi_sd"] == pytest.approx(np.std(npmi, ddof=1), abs=1e-6)
+        assert row["stability"] == pytest.approx(
+            topic_stability([m.top_terms(10) for m in runs]), abs=1e-6)
+
+
+def test_topics_cli_writes_selection_and_prints_chosen_k(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from themepipe.cli import app
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    out = tmp_path / "choice"
+    result = CliRunner().invoke(app, ["topics", "configs/kajigelem.yaml", "--k", "6:7",
+                                      "--seeds", "2", "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    table = pd.read_csv(out / "topic_selection.csv")
+    assert table["k"].tolist() == [6, 7] and table["n_runs"].tolist() == [2, 2]
+    assert np.isfinite(table[["npmi_mean", "umass_mean", "stability"]]).all().all()
+    chosen = table.loc[table["selected"], "k"].item()
+    assert f"chosen K = {chosen}" in result.output
+    bad = CliRunner().invoke(app, ["topics", "configs/kajigelem.yaml", "--k", "3:4",
+                                   "--out", str(tmp_path / "no")])
+    assert bad.exit_code == 2 and "T436" in bad.output
+    assert not (tmp_path / "no").exists()
+
+
+# ---------------------------------------------------------------- the bundled run
+
+
+def test_topics_bundled_run_writes_topic_prevalence(bundled_run):
+    out = bundled_run.out
+    table = pd.read_csv(out / "topic_prevalence.csv", keep_default_na=False)
+    for column in ("ci_low", "ci_high"):  # empty cell: a group with one informant
+        table[column] = pd.to_numeric(table[column].replace("", np.nan))
+    assert list(table.columns) == ["group", "topic", "anchored_theme", "mean_proportion",
+                                   "ci_low", "ci_high", "n_informants"]
+    config_groups = ["pemerintah_desa", "pemerintah_daerah", "dinas_instansi",
+                     "pengurus_kajigelem", "anggota_kajigelem", "pengrajin_lokal"]
+    groups = list(dict.fromkeys(table["group"]))
+    assert groups == [g for g in config_groups if g in groups]
+    topics = pd.read_csv(out / "topics.csv", keep_default_na=False)
+    k = len(topics)
+    assert len(table) == len(groups) * k
+    assert table["anchored_theme"].tolist()[:k] == topics["anchored_theme"].tolist()
+    spread = table.dropna(subset=["ci_low", "ci_high"])
+    assert (spread["ci_low"] <= spread["mean_proportion"] + 1e-6).all()
+    assert (spread["mean_proportion"] <= spread["ci_high"] + 1e-6).all()
+    assert spread[["ci_low", "ci_high"]].stack().between(0, 1).all()
+    np.testing.assert_allclose(table.groupby("group")["mean_proportion"].sum(), 1.0,
+                               atol=1e-5)
+    # the group means are the means of segment_topics.csv over the group's segments
+    segments = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False)
+    proportions = pd.read_csv(out / "segment_topics.csv").merge(
+        segments[["segment_id", "group"]], on="segment_id")
+    first = groups[0]
+    expected = proportions[proportions["group"] == first][[f"topic_{t}" for t in
+                                                           range(k)]].mean()
+    got = table[table["group"] == first]["mean_proportion"].to_numpy()
+    np.testing.assert_allclose(got, expected.to_numpy(), atol=2e-6)
+
+
+def test_topics_bundled_seeded_topics_carry_their_theme(bundled_run):
+    from sklearn.metrics import roc_auc_score
+
+    out = bundled_run.out
+    segments = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False)
+    proportions = pd.read_csv(out / "segment_topics.csv").merge(
+        segments[["segment_id", "gold_themes"]], on="segment_id")
+    coded = proportions[proportions["gold_themes"] != ""]
+    topics = pd.read_csv(out / "topics.csv", keep_default_na=False)
+    for row in topics[topics["anchored_theme"] != ""].itertuples():
+        theme = row.anchored_theme
+        has = coded["gold_themes"].str.split(";").apply(lambda c, t=theme: t in c)
+        auc = roc_auc_score(has, coded[f"topic_{row.topic}"])
+        # well above chance for every theme (bench/topics.py prints the exact figures)
+        assert auc > 0.58, (row.anchored_theme, auc)

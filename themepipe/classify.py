@@ -3,7 +3,9 @@
 :class:`ThemeClassifier` codes segments into the codebook's themes.  Each theme is a
 naive-Bayes-weighted logistic regression on binary word and character n-gram features
 (NBSVM with a logistic loss; Wang & Manning 2012, "Baselines and Bigrams: Simple, Good
-Sentiment and Topic Classification", ACL).  Its scores are calibrated into probabilities
+Sentiment and Topic Classification", ACL), optionally summed with a logistic regression
+on sublinear TF-IDF features of the same n-grams (``members``) and with Wang & Manning's
+interpolation towards naive Bayes (``interpolation``).  Its scores are calibrated into probabilities
 (Platt 1999 sigmoid per theme, or a multinomial logistic regression over the themes'
 scores in ``multiclass`` mode) on out-of-fold scores of an internal cross-validation
 inside the training data, and the per-theme decision thresholds are tuned on the same
@@ -17,9 +19,10 @@ raw Indonesian text.
 the segment's stems; it is the yardstick the model card and ``themepipe evaluate`` put
 next to the classifier.
 
-Every learned attribute is a numpy array, a builtin, or a scikit-learn
-``CountVectorizer``, so the fitted estimator can be saved by skops and loaded back with
-the short list of trusted types in :data:`themepipe.modelstore.TRUSTED_TYPES`.
+Every learned attribute is a numpy array or a builtin once saved (the n-gram vocabularies
+are packed into byte arrays by ``__getstate__``), so the fitted estimator is saved by
+skops as a few array files and loaded back with the short list of trusted types in
+:data:`themepipe.modelstore.TRUSTED_TYPES`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 #: Candidate decision thresholds on the calibrated probability scale.
 THRESHOLD_GRID = np.round(np.linspace(0.05, 0.95, 91), 2)
+
+#: Ensemble members: ``nb`` (NB-weighted logistic regression on binary n-grams) and
+#: ``tfidf`` (logistic regression on sublinear TF-IDF of the same n-grams).
+MEMBERS = ("nb", "tfidf")
 
 
 def _check_texts(X, what: str = "X") -> list[str]:
@@ -137,16 +144,16 @@ def _nb_ratio(presence: sp.csr_matrix, y: np.ndarray, alpha: float) -> np.ndarra
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label (or top-1) theme classifier: NB-weighted logistic regression.
 
-    Features are binary word n-grams plus binary character n-grams within word
-    boundaries (lowercased), each row L2-normalised.  For each theme the features are
-    scaled by the naive-Bayes
-    log-count ratio of that theme and a logistic regression is fitted on them; the
-    two steps fold into one linear score per theme (NBSVM, Wang & Manning 2012, with a
-    logistic loss).  Scores are calibrated into probabilities on out-of-fold scores of an
-    internal ``inner_folds``-fold cross-validation inside the training data (Platt 1999
-    per theme; a multinomial logistic regression over the theme scores in multiclass
-    mode), and a decision threshold per theme is chosen there to maximise that theme's
-    F1.
+    Features are word n-grams plus character n-grams within word boundaries
+    (lowercased).  ``nb`` member: binary features, each row L2-normalised, scaled per
+    theme by the naive-Bayes log-count ratio of that theme, and a logistic regression
+    fitted on them; the two steps fold into one linear score per theme (NBSVM, Wang &
+    Manning 2012, with a logistic loss).  Optional ``tfidf`` member: a logistic
+    regression per theme on sublinear TF-IDF features; the members' scores are summed.
+    Scores are calibrated into probabilities on out-of-fold scores of an internal
+    ``inner_folds``-fold cross-validation inside the training data (Platt 1999 per
+    theme; a multinomial logistic regression over the theme scores in multiclass mode),
+    and a decision threshold per theme is chosen there to maximise that theme's F1.
 
     Parameters
     ----------
@@ -179,16 +186,53 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         (fewer when a theme has fewer positive or negative segments).
     norm : {"l2"} or None, default "l2"
         Row normalisation of the binary features before the naive-Bayes scaling.
+    members : sequence of {"nb", "tfidf"}, default ("nb",)
+        Linear models whose scores are summed per theme before calibration: ``nb``
+        (NB-weighted logistic regression on binary n-grams) and ``tfidf`` (logistic
+        regression on sublinear TF-IDF of the same n-grams, rows L2-normalised).  The
+        ensemble ``("nb", "tfidf")`` doubles the fitting time; see
+        ``bench/classify.py`` for what it gained and cost.
+    interpolation : float in (0, 1], default 1.0
+        ``nb`` member: Wang & Manning's (2012, eq. 3) interpolation ``beta`` between
+        naive Bayes (all weights equal to their mean magnitude) and the fitted weights;
+        1 keeps the fitted weights.
+    tfidf_C : float, default 10.0
+        Inverse L2 regularisation strength of the ``tfidf`` member (and of the
+        ``multinomial`` model).
+    multinomial : bool, default False
+        ``multiclass`` mode only: also fit one multinomial logistic regression over all
+        themes on the sublinear TF-IDF features; its theme logits are inputs of the
+        stacked calibration next to the per-theme scores.
+    stack_class_weight : {"balanced"} or None, default None
+        ``multiclass`` mode only: class weighting of the stacked calibration (the
+        multinomial logistic regression over the out-of-fold scores); ``balanced``
+        weighs rare themes up, which favours macro-F1.
+    stack_members : bool, default False
+        ``multiclass`` mode only: give each member's per-theme scores to the stacked
+        calibration as separate inputs (so it learns how to weigh ``nb`` against
+        ``tfidf``) instead of their sum.
 
     Attributes
     ----------
     themes_ : list of str
     word_vectorizer_, char_vectorizer_ : CountVectorizer or None
     n_features_ : int
-    coef_ : ndarray of shape (n_themes, n_features_)
-        Linear score weights per theme (NB ratio times logistic-regression weight).
+    idf_ : ndarray of shape (n_features_,)
+        Smoothed inverse document frequency of each n-gram (``tfidf`` member).
+    coef_ : ndarray of shape (n_themes, n_features_), float32
+        ``nb`` member's weights per theme on the normalised binary features (NB ratio
+        times logistic-regression weight); zeros without that member.
+    tfidf_coef_ : ndarray of shape (n_themes, n_features_), float32, or None
+        ``tfidf`` member's weights per theme on the TF-IDF features.
     intercept_ : ndarray of shape (n_themes,)
-    calibration_coef_ : ndarray of shape (n_themes,) (multilabel) or (n_themes, n_themes)
+        Sum of the members' intercepts.
+    multinomial_coef_ : ndarray of shape (n_themes, n_features_), float32, or None
+        Weights of the ``multinomial`` model on the TF-IDF features (multiclass mode).
+    multinomial_intercept_ : ndarray of shape (n_themes,) or None
+    calibration_coef_ : ndarray of shape (n_themes,) (multilabel) or (n_themes, n_inputs)
+        In multiclass mode ``n_inputs`` is ``n_themes`` times the number of score
+        blocks: the summed scores (or one block per member with ``stack_members``),
+        plus the multinomial logits with ``multinomial``.
     calibration_intercept_ : ndarray of shape (n_themes,)
     thresholds_ : ndarray of shape (n_themes,)
         Probability threshold per theme (multilabel); ``nan`` in multiclass mode, where
@@ -199,8 +243,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     Raises
     ------
     StageError
-        Invalid ``X``/``Y`` (T410-T412), unknown mode or bad hyperparameters (T413), too
-        few training segments (T414).
+        Invalid ``X``/``Y`` (T410-T412), unknown mode or bad hyperparameters (T413,
+        T454), too few training segments (T414).
 
     References
     ----------
@@ -215,7 +259,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                  min_df: int = 1, char_min_df: int = 2, max_features: int | None = 200000,
                  nb_alpha: float = 1.0, C: float = 4.0,
                  class_weight: str | None = "balanced",
-                 inner_folds: int = 5, norm: str | None = "l2") -> None:
+                 inner_folds: int = 5, norm: str | None = "l2",
+                 members: Sequence[str] = ("nb",), interpolation: float = 1.0,
+                 tfidf_C: float = 10.0, multinomial: bool = False,
+                 stack_class_weight: str | None = None,
+                 stack_members: bool = False) -> None:
         self.themes = themes
         self.mode = mode
         self.random_state = random_state
@@ -229,6 +277,12 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.inner_folds = inner_folds
         self.norm = norm
+        self.members = members
+        self.interpolation = interpolation
+        self.tfidf_C = tfidf_C
+        self.multinomial = multinomial
+        self.stack_class_weight = stack_class_weight
+        self.stack_members = stack_members
 
     # -- features -------------------------------------------------------------------
 
@@ -254,57 +308,112 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             raise StageError("T413", "C and nb_alpha must be > 0 and inner_folds >= 2; "
                              f"got C={self.C}, nb_alpha={self.nb_alpha}, "
                              f"inner_folds={self.inner_folds}")
+        members = list(self.members)
+        if (not members or len(set(members)) != len(members)
+                or not set(members) <= set(MEMBERS)):
+            raise StageError("T454", f"members must be a non-empty list of distinct "
+                             f"{' / '.join(MEMBERS)}; got {self.members!r}; set "
+                             "classifier.members")
+        if not 0 < self.interpolation <= 1 or not self.tfidf_C > 0:
+            raise StageError("T454", f"interpolation must be in (0, 1] and tfidf_C > 0; "
+                             f"got interpolation={self.interpolation}, "
+                             f"tfidf_C={self.tfidf_C}")
+        if self.stack_class_weight not in ("balanced", None):
+            raise StageError("T454", f"stack_class_weight must be 'balanced' or None; got "
+                             f"{self.stack_class_weight!r}; set "
+                             "classifier.stack_class_weight")
         return themes
 
     def _vectorizers(self) -> tuple[CountVectorizer | None, CountVectorizer | None]:
         word = char = None
         if self.word_ngrams is not None:
-            word = CountVectorizer(lowercase=True, binary=True,
-                                   token_pattern=WORD_TOKEN_PATTERN,
+            word = CountVectorizer(lowercase=True, token_pattern=WORD_TOKEN_PATTERN,
                                    ngram_range=tuple(self.word_ngrams),
                                    min_df=self.min_df, max_features=self.max_features,
                                    dtype=np.float64)
         if self.char_ngrams is not None:
-            char = CountVectorizer(lowercase=True, binary=True, analyzer="char_wb",
+            char = CountVectorizer(lowercase=True, analyzer="char_wb",
                                    ngram_range=tuple(self.char_ngrams),
                                    min_df=self.char_min_df,
                                    max_features=self.max_features, dtype=np.float64)
         return word, char
 
-    def _features(self, texts: list[str], fit: bool = False) -> sp.csr_matrix:
-        """Binary n-gram features, rows L2-normalised when ``norm='l2'``."""
+    def _counts(self, texts: list[str], fit: bool = False) -> sp.csr_matrix:
+        """n-gram counts (n_segments, n_features_), word block then character block."""
         blocks = [(vec.fit_transform if fit else vec.transform)(texts) for vec in
                   (self.word_vectorizer_, self.char_vectorizer_) if vec is not None]
-        if fit:
-            for vec in (self.word_vectorizer_, self.char_vectorizer_):
-                if vec is not None:
-                    # Plain ints: skops stores numpy scalars one file each (slow to load).
-                    vec.vocabulary_ = {t: int(i) for t, i in vec.vocabulary_.items()}
-        features = sp.hstack(blocks, format="csr", dtype=np.float64)
-        if self.norm == "l2":
-            features = normalize(features, norm="l2", copy=False)
-        features.sum_duplicates()
-        features.sort_indices()
-        return features
+        counts = sp.hstack(blocks, format="csr", dtype=np.float64)
+        counts.sum_duplicates()
+        counts.sort_indices()
+        return counts
+
+    def _members(self, counts: sp.csr_matrix) -> list[sp.csr_matrix]:
+        """Feature matrix of each member, in the order of ``members``.
+
+        ``nb``: binary presence, rows L2-normalised when ``norm='l2'`` (the naive-Bayes
+        scaling is folded into the weights).  ``tfidf``: sublinear TF-IDF
+        (``1 + log tf`` times ``idf_``), rows L2-normalised.
+        """
+        out = []
+        for member in self.members:
+            if member == "nb":
+                matrix = counts.copy()
+                matrix.data[:] = 1.0
+                if self.norm == "l2":
+                    matrix = normalize(matrix, norm="l2", copy=False)
+            else:
+                matrix = self._tfidf(counts)
+            out.append(matrix)
+        return out
+
+    def _tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear TF-IDF (``1 + log tf`` times ``idf_``), rows L2-normalised."""
+        matrix = counts.copy()
+        matrix.data = (1.0 + np.log(matrix.data)) * self.idf_[matrix.indices]
+        return normalize(matrix, norm="l2", copy=False)
+
+    def _scores(self, matrices: list[sp.csr_matrix], weights: list[np.ndarray],
+                intercept) -> np.ndarray:
+        """Sum of the members' linear scores plus the intercept."""
+        total = intercept
+        for matrix, w in zip(matrices, weights, strict=True):
+            total = total + np.asarray(matrix @ w.T)
+        return total
 
     # -- one theme ------------------------------------------------------------------
 
-    def _fit_theme(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """Return (weights, intercept) of one theme's NB-weighted logistic regression."""
+    def _fit_theme(self, matrices: list[sp.csr_matrix],
+                   y: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """Return (weights per member, summed intercept) of one theme."""
         n_pos = int(y.sum())
+        n_features = matrices[0].shape[1]
         if n_pos == 0 or n_pos == y.size:
             # A theme never (or always) coded: a constant score far on that side.
-            return np.zeros(X.shape[1]), (-10.0 if n_pos == 0 else 10.0)
-        presence = X.copy()
-        presence.data[:] = 1.0
-        ratio = _nb_ratio(presence, y, self.nb_alpha)
-        scaled = presence  # reuse the copy: X with column j multiplied by ratio[j]
-        scaled.data[:] = X.data * ratio[X.indices]
-        model = LogisticRegression(C=self.C, solver="liblinear", dual=True,
-                                   class_weight=self.class_weight, max_iter=1000,
-                                   random_state=self.random_state)
-        model.fit(scaled, y)
-        return model.coef_.ravel() * ratio, float(model.intercept_[0])
+            return ([np.zeros(n_features) for _ in matrices],
+                    -10.0 if n_pos == 0 else 10.0)
+        weights, intercept = [], 0.0
+        for member, X in zip(self.members, matrices, strict=True):
+            if member == "nb":
+                presence = X.copy()
+                presence.data[:] = 1.0
+                ratio = _nb_ratio(presence, y, self.nb_alpha)
+                scaled = presence  # reuse the copy: X with column j multiplied by ratio[j]
+                scaled.data[:] = X.data * ratio[X.indices]
+                C = self.C
+            else:
+                scaled, C = X, self.tfidf_C
+            model = LogisticRegression(C=C, solver="liblinear", dual=True,
+                                       class_weight=self.class_weight, max_iter=1000,
+                                       random_state=self.random_state)
+            model.fit(scaled, y)
+            w = model.coef_.ravel()
+            if member == "nb":
+                # Interpolation of Wang & Manning (2012), eq. 3: w' = (1 - b) mean|w| + b w.
+                beta = float(self.interpolation)
+                w = ((1.0 - beta) * np.abs(w).mean() + beta * w) * ratio
+            weights.append(w)
+            intercept += float(model.intercept_[0])
+        return weights, intercept
 
     def _inner_splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Stratified internal folds for labels ``y`` (1-D); empty if too few rows."""
@@ -319,15 +428,31 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                                 random_state=self.random_state)
         return list(folds.split(np.zeros((y.size, 1)), y))
 
-    def _run_fits(self, features: sp.csr_matrix, Y: np.ndarray,
+    def _run_fits(self, matrices: list[sp.csr_matrix], Y: np.ndarray,
                   tasks: list[tuple[int, np.ndarray | None]]) -> list:
         """Fit one theme model per task (theme, training rows or None for all rows).
 
         Sequential on purpose: liblinear seeds one process-wide random generator, so
         fits in parallel threads would not be reproducible.
         """
-        return [self._fit_theme(features, Y[:, k]) if rows is None
-                else self._fit_theme(features[rows], Y[rows, k]) for k, rows in tasks]
+        return [self._fit_theme(matrices, Y[:, k]) if rows is None
+                else self._fit_theme([m[rows] for m in matrices], Y[rows, k])
+                for k, rows in tasks]
+
+    def _store(self, final: list) -> None:
+        """Keep the full-data weights: float32 (what is saved is what predicts)."""
+        for m, member in enumerate(self.members):
+            coef = np.vstack([weights[m] for weights, _ in final]).astype(np.float32)
+            setattr(self, "coef_" if member == "nb" else "tfidf_coef_", coef)
+        if "nb" not in self.members:
+            self.coef_ = np.zeros((len(final), self.n_features_), dtype=np.float32)
+        if "tfidf" not in self.members:
+            self.tfidf_coef_ = None
+        self.intercept_ = np.array([intercept for _, intercept in final])
+
+    def _weights(self) -> list[np.ndarray]:
+        return [self.coef_ if member == "nb" else self.tfidf_coef_
+                for member in self.members]
 
     # -- fit ------------------------------------------------------------------------
 
@@ -349,7 +474,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         Raises
         ------
         StageError
-            Invalid inputs or hyperparameters (T410-T413); fewer than 2 segments (T414).
+            Invalid inputs or hyperparameters (T410-T413, T454); fewer than 2 segments
+            (T414).
         """
         themes = self._check_params()
         texts = _check_texts(X)
@@ -360,27 +486,29 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.themes_ = themes
         self.word_vectorizer_, self.char_vectorizer_ = self._vectorizers()
         try:
-            features = self._features(texts, fit=True)
+            counts = self._counts(texts, fit=True)
         except ValueError:
             raise StageError("T414", "the coded segments contain no words to learn from; "
                              "check that segment texts are not empty") from None
-        self.n_features_ = features.shape[1]
+        self.n_features_ = counts.shape[1]
+        # Smoothed idf as in scikit-learn's TfidfTransformer: log((1 + n) / (1 + df)) + 1.
+        df = np.bincount(counts.indices, minlength=self.n_features_)
+        self.idf_ = np.log((1.0 + counts.shape[0]) / (1.0 + df)) + 1.0
+        matrices = self._members(counts)
         self.theme_counts_ = Y.sum(axis=0)
         if self.mode == "multilabel":
-            self._fit_multilabel(features, Y)
+            self._fit_multilabel(matrices, Y)
         else:
-            self._fit_multiclass(features, Y)
+            self._fit_multiclass(matrices, Y, counts)
         return self
 
-    def _fit_multilabel(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
+    def _fit_multilabel(self, matrices: list[sp.csr_matrix], Y: np.ndarray) -> None:
         n_rows, n_themes = Y.shape
         splits = [self._inner_splits(Y[:, k]) for k in range(n_themes)]
         tasks = [(k, None) for k in range(n_themes)]
         tasks += [(k, train) for k in range(n_themes) for train, _ in splits[k]]
-        fitted = iter(self._run_fits(features, Y, tasks))
-        final = [next(fitted) for _ in range(n_themes)]
-        self.coef_ = np.vstack([weights for weights, _ in final])
-        self.intercept_ = np.array([intercept for _, intercept in final])
+        fitted = iter(self._run_fits(matrices, Y, tasks))
+        self._store([next(fitted) for _ in range(n_themes)])
         self.calibration_coef_ = np.ones(n_themes)
         self.calibration_intercept_ = np.zeros(n_themes)
         self.thresholds_ = np.full(n_themes, 0.5)
@@ -397,53 +525,115 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             scores = np.empty(n_rows)
             for _, test in splits[k]:
                 weights, intercept = next(fitted)
-                scores[test] = features[test] @ weights + intercept
+                scores[test] = self._scores([m[test] for m in matrices], weights,
+                                            intercept)
             platt = LogisticRegression(C=1.0).fit(scores[:, None], y)
             self.calibration_coef_[k] = platt.coef_[0, 0]
             self.calibration_intercept_[k] = platt.intercept_[0]
             proba = expit(platt.coef_[0, 0] * scores + platt.intercept_[0])
             self.thresholds_[k] = _best_f1_threshold(proba, y)
 
-    def _fit_multiclass(self, features: sp.csr_matrix, Y: np.ndarray) -> None:
+    def _fit_multiclass(self, matrices: list[sp.csr_matrix], Y: np.ndarray,
+                        counts: sp.csr_matrix) -> None:
         n_rows, n_themes = Y.shape
         labels = Y.argmax(axis=1)
         present = np.flatnonzero(self.theme_counts_ > 0)
         splits = self._inner_splits(labels) if present.size >= 2 else []
         tasks = [(k, None) for k in range(n_themes)]
         tasks += [(k, train) for train, _ in splits for k in range(n_themes)]
-        fitted = iter(self._run_fits(features, Y, tasks))
-        final = [next(fitted) for _ in range(n_themes)]
-        self.coef_ = np.vstack([weights for weights, _ in final])
-        self.intercept_ = np.array([intercept for _, intercept in final])
+        fitted = iter(self._run_fits(matrices, Y, tasks))
+        self._store([next(fitted) for _ in range(n_themes)])
+        tfidf = self._tfidf(counts) if self.multinomial else None
+        self.multinomial_coef_ = self.multinomial_intercept_ = None
+        if self.multinomial:
+            self.multinomial_coef_, self.multinomial_intercept_ = (
+                self._fit_multinomial(tfidf, labels))
+        blocks = len(self.members) if self.stack_members else 1
+        n_inputs = n_themes * (blocks + (1 if self.multinomial else 0))
         self.thresholds_ = np.full(n_themes, np.nan)
-        self.calibration_coef_ = np.eye(n_themes)
+        self.calibration_coef_ = np.eye(n_themes, n_inputs)
         self.calibration_intercept_ = np.zeros(n_themes)
         if not splits:
             return
-        scores = np.empty((n_rows, n_themes))
-        for _, test in splits:
+        inputs = np.empty((n_rows, n_inputs))
+        for train, test in splits:
             for k in range(n_themes):
                 weights, intercept = next(fitted)
-                scores[test, k] = features[test] @ weights + intercept
+                held_out = [m[test] for m in matrices]
+                if blocks == 1:
+                    inputs[test, k] = self._scores(held_out, weights, intercept)
+                    continue
+                for b, (matrix, w) in enumerate(zip(held_out, weights, strict=True)):
+                    inputs[test, b * n_themes + k] = matrix @ w + (intercept if b == 0
+                                                                   else 0.0)
+            if self.multinomial:
+                coef, intercept = self._fit_multinomial(tfidf[train], labels[train])
+                inputs[test, blocks * n_themes:] = tfidf[test] @ coef.T + intercept
         # Stacked calibration: a multinomial logistic regression over the out-of-fold
-        # theme scores turns them into probabilities that sum to 1.
-        stacker = LogisticRegression(C=1.0, max_iter=1000).fit(scores, labels)
-        coef = np.zeros((n_themes, n_themes))
-        intercept = np.full(n_themes, -30.0)  # themes never coded stay improbable
-        if present.size > 2:
-            coef[stacker.classes_] = stacker.coef_
-            intercept[stacker.classes_] = stacker.intercept_
-        else:  # binary: one logit z; softmax over (-z/2, z/2) is sigmoid(z)
-            coef[stacker.classes_] = np.vstack([-stacker.coef_[0], stacker.coef_[0]]) / 2
-            intercept[stacker.classes_] = np.array([-stacker.intercept_[0],
-                                                    stacker.intercept_[0]]) / 2
-        self.calibration_coef_ = coef
-        self.calibration_intercept_ = intercept
+        # theme scores (and multinomial logits) turns them into probabilities.
+        stacker = LogisticRegression(C=1.0, max_iter=1000,
+                                     class_weight=self.stack_class_weight).fit(inputs,
+                                                                               labels)
+        self.calibration_coef_, self.calibration_intercept_ = _expand_logits(
+            stacker, n_themes, n_inputs)
+
+    def _fit_multinomial(self, tfidf: sp.csr_matrix,
+                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Multinomial logistic regression on TF-IDF: (coef (n_themes, n_features), intercept)."""
+        n_themes = len(self.themes_)
+        if np.unique(labels).size < 2:
+            coef = np.zeros((n_themes, tfidf.shape[1]), dtype=np.float32)
+            intercept = np.full(n_themes, -30.0)
+            intercept[labels[0]] = 0.0
+            return coef, intercept
+        model = LogisticRegression(C=self.tfidf_C, class_weight=self.class_weight,
+                                   solver="newton-cg", max_iter=1000).fit(tfidf, labels)
+        coef, intercept = _expand_logits(model, n_themes, tfidf.shape[1])
+        return coef.astype(np.float32), intercept
+
+    # -- saving ---------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        """State for skops: vocabularies as one UTF-8 byte array each, not a dict.
+
+        A fitted ``CountVectorizer`` keeps its vocabulary as a dict of n-gram -> column;
+        skops would store it as one JSON node per entry (megabytes, seconds to load).
+        Here each vocabulary becomes its n-grams in column order, joined by ``\\n``
+        (never part of a word or character n-gram), as a ``uint8`` array;
+        :meth:`__setstate__` rebuilds the vectorizers from the hyperparameters.
+        """
+        state = dict(super().__getstate__())  # a copy: the estimator keeps its own
+        for name in ("word_vectorizer_", "char_vectorizer_"):
+            vectorizer = state.pop(name, None)
+            if vectorizer is None:
+                state[name.replace("vectorizer_", "vocabulary_")] = None
+                continue
+            terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            state[name.replace("vectorizer_", "vocabulary_")] = np.frombuffer(
+                "\n".join(terms).encode("utf-8"), dtype=np.uint8).copy()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        vocabularies = {name: state.pop(name.replace("vectorizer_", "vocabulary_"), None)
+                        for name in ("word_vectorizer_", "char_vectorizer_")}
+        super().__setstate__(state)
+        if "themes_" not in state:
+            return
+        word, char = self._vectorizers()
+        for name, vectorizer in (("word_vectorizer_", word), ("char_vectorizer_", char)):
+            packed = vocabularies[name]
+            if packed is None or vectorizer is None:
+                setattr(self, name, None)
+                continue
+            terms = bytes(np.asarray(packed, dtype=np.uint8)).decode("utf-8").split("\n")
+            vectorizer.vocabulary_ = {term: i for i, term in enumerate(terms)}
+            setattr(self, name, vectorizer)
 
     # -- predict --------------------------------------------------------------------
 
     def decision_function(self, X) -> np.ndarray:
-        """Uncalibrated linear score per theme.
+        """Uncalibrated linear score per theme (the members' scores summed).
 
         Parameters
         ----------
@@ -455,8 +645,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             Log-odds-like scores; larger means more likely.
         """
         check_is_fitted(self, "coef_")
-        features = self._features(_check_texts(X))
-        return np.asarray(features @ self.coef_.T) + self.intercept_
+        matrices = self._members(self._counts(_check_texts(X)))
+        return self._scores(matrices, self._weights(), self.intercept_)
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probability of each theme.
@@ -466,9 +656,21 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_segments, n_themes)
             Multilabel: independent probabilities in [0, 1].  Multiclass: rows sum to 1.
         """
-        scores = self.decision_function(X)
+        check_is_fitted(self, "coef_")
+        counts = self._counts(_check_texts(X))
+        matrices = self._members(counts)
+        if self.mode == "multiclass" and self.stack_members:
+            scores = np.hstack([np.asarray(matrix @ w.T) for matrix, w in
+                                zip(matrices, self._weights(), strict=True)])
+            scores[:, :len(self.themes_)] += self.intercept_
+        else:
+            scores = self._scores(matrices, self._weights(), self.intercept_)
         if self.mode == "multilabel":
             return expit(scores * self.calibration_coef_ + self.calibration_intercept_)
+        if getattr(self, "multinomial_coef_", None) is not None:
+            logits = (np.asarray(self._tfidf(counts) @ self.multinomial_coef_.T)
+                      + self.multinomial_intercept_)
+            scores = np.hstack([scores, logits])
         return softmax(scores @ self.calibration_coef_.T + self.calibration_intercept_,
                        axis=1)
 
@@ -500,7 +702,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
 #: ``classifier:`` config keys that are :class:`ThemeClassifier` hyperparameters.
 HYPERPARAMETERS = ("word_ngrams", "char_ngrams", "min_df", "char_min_df", "max_features",
-                   "nb_alpha", "C", "class_weight", "inner_folds", "norm")
+                   "nb_alpha", "C", "class_weight", "inner_folds", "norm", "members",
+                   "interpolation", "tfidf_C")
 
 
 def make_classifier(config, themes: Sequence[str]) -> ThemeClassifier:
@@ -513,8 +716,26 @@ def make_classifier(config, themes: Sequence[str]) -> ThemeClassifier:
         Theme ids in codebook order.
     """
     params = {name: getattr(config, name) for name in HYPERPARAMETERS}
+    params["members"] = tuple(params["members"])
     return ThemeClassifier(themes=list(themes), mode=config.mode,
                            random_state=config.random_state, **params)
+
+
+def _expand_logits(model: LogisticRegression, n_themes: int,
+                   n_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (n_themes, n_inputs) and intercepts (n_themes,) of a fitted logistic
+    regression as softmax logits over all themes; themes absent from its training labels
+    get intercept -30 (never predicted), a binary model's logit z becomes (-z/2, z/2)."""
+    coef = np.zeros((n_themes, n_inputs))
+    intercept = np.full(n_themes, -30.0)
+    if model.classes_.size > 2:
+        coef[model.classes_] = model.coef_
+        intercept[model.classes_] = model.intercept_
+    else:  # binary: one logit z; softmax over (-z/2, z/2) is sigmoid(z)
+        coef[model.classes_] = np.vstack([-model.coef_[0], model.coef_[0]]) / 2
+        intercept[model.classes_] = np.array([-model.intercept_[0],
+                                              model.intercept_[0]]) / 2
+    return coef, intercept
 
 
 def _best_f1_threshold(proba: np.ndarray, y: np.ndarray) -> float:

@@ -6,6 +6,7 @@ The estimator itself lives in :mod:`themepipe.classify`; model files in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -101,36 +102,71 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
     return out, info
 
 
-def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) -> dict:
-    """Train a new model version on the gold-coded segments of the config's corpus.
+@dataclass
+class TrainingSet:
+    """The gold-coded informant segments of a corpus, ready for the classifier.
 
-    Runs grouped cross-validation (by informant) of the classifier and of the seed-word
-    keyword baseline, fits the classifier on all coded segments and writes a new version
-    under ``classifier.model``.
+    Attributes
+    ----------
+    themes : list of str
+        Codebook theme ids (column order of ``Y``).
+    X : list of str
+        Classifier input per coded segment (``classifier.inputs`` joined).
+    Y : ndarray of shape (n_coded, n_themes), 0/1
+    groups : ndarray of str
+        Informant id per coded segment.
+    pairs : list of (str, tuple of str)
+        (segment text, themes) for the training-data checksum.
+    seeds : dict of str to list of str
+        Stemmed seed words per theme (keyword baseline).
+    segments : pandas.DataFrame
+        Every segment, preprocessed, with ``gold_themes``.
+    agreement : dict
+        Agreement between human coders (:func:`themepipe.coding.coder_agreement`).
+    problems : list of Problem
+    """
+
+    themes: list[str]
+    X: list[str]
+    Y: np.ndarray
+    groups: np.ndarray
+    pairs: list
+    seeds: dict
+    segments: pd.DataFrame
+    agreement: dict
+    problems: list
+
+
+def code_tables(config: Config, codebook, extra_codes: list[Path] | None = None) -> list:
+    """Every coder's codes as read, before merging (for inter-coder agreement).
+
+    ``corpus.codes`` (or the themes column of a ``format: table`` corpus) and each
+    ``extra_codes`` file, in that order.
+    """
+    from .ingest import ingest_table, load_codes
+
+    tables = []
+    if config.corpus.format == "table":
+        tables.append(ingest_table(config.corpus, codebook)[1])
+    elif config.corpus.codes is not None:
+        tables.append(load_codes(config.corpus.codes, codebook))
+    tables += [load_codes(path, codebook) for path in extra_codes or []]
+    return tables
+
+
+def read_segments(config: Config, extra_codes: list[Path] | None, reporter, timer):
+    """Ingest, segment and preprocess the corpus with its (merged) gold codes.
 
     Returns
     -------
-    dict
-        ``version_dir``, ``card`` (the model card) and ``problems``.
-
-    Raises
-    ------
-    StageError
-        Fewer than 2 coded informants, or a theme without any positive example (T420).
+    codebook, segments, preprocessor, problems
+        ``segments`` has ``gold_themes`` and the preprocessing columns.
     """
     from .codebook import load_codebook
-    from .classify import KeywordBaseline, make_classifier
-    from .evaluation import grouped_cross_validate
-    from .modelstore import save_model
-    from .pipeline import (Reporter, _Timer, load_corpus, prepare_segments, seed_stems,
-                           training_data)
+    from .pipeline import load_corpus, prepare_segments
     from .preprocess import Preprocessor
 
-    reporter = reporter or Reporter()
-    timer = _Timer(reporter, {}, {})
     codebook = load_codebook(config.codebook)
-    themes = codebook.ids
-    folder = model_dir(config)
     with timer.stage("ingest") as st:
         corpus, codes, problems = load_corpus(config, codebook, reporter=reporter,
                                               extra_codes=extra_codes)
@@ -139,40 +175,180 @@ def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) 
         preprocessor = Preprocessor.from_config(config.preprocess)
         st.summary = "spaCy blank('id') + components"
     segments, more = prepare_segments(config, corpus, codes, preprocessor, timer)
-    problems += more
+    return codebook, segments, preprocessor, problems + more
+
+
+def training_set(config: Config, extra_codes: list[Path] | None = None,
+                 reporter=None, timer=None) -> TrainingSet:
+    """Ingest, segment and preprocess the corpus; return its coded informant segments.
+
+    Raises
+    ------
+    StageError
+        No coded informant segment (T451), a theme without any coded example in
+        multilabel mode (T450), coded segments from fewer than 2 informants (T452).
+    """
+    from .coding import coder_agreement
+    from .pipeline import Reporter, _Timer, seed_stems, training_data
+
+    reporter = reporter or Reporter()
+    timer = timer or _Timer(reporter, {}, {})
+    codebook, segments, preprocessor, problems = read_segments(config, extra_codes,
+                                                               reporter, timer)
+    themes = codebook.ids
     X, Y, groups, pairs = training_data(segments, themes, config.classifier.inputs)
     if len(X) == 0:
         raise StageError("T451", "no coded informant segment; set corpus.codes (or a themes "
                          "column) and code some turns first")
     empty = [t for t, n in zip(themes, Y.sum(axis=0)) if n == 0]
     if empty and config.classifier.mode == "multilabel":
-        raise StageError("T450", f"theme '{empty[0]}' has no coded example; code at least a "
-                         "few segments with it or remove it from the codebook")
+        source = ", ".join(str(p) for p in [config.corpus.codes if
+                                            config.corpus.format != "table" else
+                                            config.corpus.path, *(extra_codes or [])]
+                           if p is not None)
+        raise StageError("T450", f"theme '{empty[0]}' has no coded example among the "
+                         f"{len(X)} coded informant segments (codes: {source}); code at "
+                         f"least a few segments with '{empty[0]}' or remove it from the "
+                         "codebook")
     if len(set(groups)) < 2:
         raise StageError("T452", "coded segments come from fewer than 2 informants; grouped "
                          "cross-validation needs at least 2")
-    seeds = seed_stems(codebook, preprocessor)
+    informant_turns = set(zip(segments.loc[segments["role"] == "informant", "transcript"],
+                              segments.loc[segments["role"] == "informant",
+                                           "turn_index"].astype(int)))
+    agreement = coder_agreement(code_tables(config, codebook, extra_codes), themes,
+                                informant_turns)
+    return TrainingSet(themes, X, Y, groups, pairs, seed_stems(codebook, preprocessor),
+                       segments, agreement, problems)
+
+
+def cross_validate(config: Config, data: TrainingSet, progress=None) -> dict:
+    """Grouped (by informant) cross-validation of the classifier and the keyword baseline.
+
+    Returns
+    -------
+    dict
+        ``{"themepipe": report, "keyword_baseline": report}``, each a
+        :func:`themepipe.evaluation.grouped_cross_validate` report on the same folds.
+
+    Raises
+    ------
+    StageError
+        The coded segments cannot be split into ``classifier.cv_folds`` folds (T453).
+    """
+    from .classify import KeywordBaseline, make_classifier
+    from .evaluation import grouped_cross_validate
+
+    cfg = config.classifier
+    try:
+        cv = grouped_cross_validate(lambda: make_classifier(cfg, data.themes), data.X,
+                                    data.Y, data.groups, data.themes, n_splits=cfg.cv_folds,
+                                    random_state=cfg.random_state, progress=progress)
+        baseline = grouped_cross_validate(lambda: KeywordBaseline(data.seeds), data.X,
+                                          data.Y, data.groups, data.themes,
+                                          n_splits=cfg.cv_folds,
+                                          random_state=cfg.random_state)
+    except ValueError as exc:
+        raise StageError("T453", f"cross-validation cannot split the coded segments "
+                         f"({exc}); code more segments of each theme or lower "
+                         "classifier.cv_folds") from None
+    return {"themepipe": cv, "keyword_baseline": baseline}
+
+
+def evaluate(config: Config, extra_codes: list[Path] | None = None,
+             reporter=None) -> dict:
+    """Grouped cross-validation of the classifier (and keyword baseline); no model written.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (JSON-ready: ``themepipe`` and ``keyword_baseline`` reports without
+        per-segment fold assignments, ``coder_agreement``, ``n_segments``,
+        ``n_informants``, ``config``), ``table`` (the ``metrics.csv`` rows, see
+        :func:`themepipe.evaluation.metrics_table`) and ``problems``.
+
+    Raises
+    ------
+    StageError
+        As :func:`training_set` and :func:`cross_validate`.
+    """
+    from .evaluation import metrics_table
+
+    _, data, reports = _validated(config, extra_codes, reporter)
+    metrics = {name: {k: v for k, v in report.items() if k != "fold_assignment"}
+               for name, report in reports.items()}
+    metrics.update(coder_agreement=data.agreement, n_segments=len(data.X),
+                   n_informants=len(set(data.groups)),
+                   config=config_to_dict(config))
+    table = pd.concat([metrics_table(report, name) for name, report in reports.items()],
+                      ignore_index=True)
+    return {"metrics": metrics, "table": table, "problems": data.problems}
+
+
+def _validated(config: Config, extra_codes: list[Path] | None, reporter):
+    """The training set and its cross-validation, as stages: ``(timer, data, reports)``."""
+    from .pipeline import Reporter, _Timer
+
+    reporter = reporter or Reporter()
+    timer = _Timer(reporter, {}, {})
+    data = training_set(config, extra_codes, reporter, timer)
     with timer.stage("cross-validate", total=config.classifier.cv_folds) as st:
-        try:
-            cv = grouped_cross_validate(lambda: make_classifier(config.classifier, themes),
-                                        X, Y, groups, themes,
-                                        n_splits=config.classifier.cv_folds,
-                                        random_state=config.classifier.random_state)
-            baseline = grouped_cross_validate(lambda: KeywordBaseline(seeds), X, Y, groups,
-                                              themes, n_splits=config.classifier.cv_folds,
-                                              random_state=config.classifier.random_state)
-        except ValueError as exc:
-            raise StageError("T453", f"cross-validation cannot split the coded segments "
-                             f"({exc}); code more segments of each theme or lower "
-                             "classifier.cv_folds") from None
-        st.summary = (f"macro-F1 {cv['macro_f1']['mean']:.3f} ± {cv['macro_f1']['sd']:.3f} "
-                      f"(keyword baseline {baseline['macro_f1']['mean']:.3f})")
+        reports = cross_validate(config, data, progress=reporter.advance)
+        cv, baseline = reports["themepipe"], reports["keyword_baseline"]
+        st.summary = (f"macro-F1 {cv['macro_f1']['mean']:.3f} ± {cv['macro_f1']['sd']:.3f}"
+                      f" (keyword baseline {baseline['macro_f1']['mean']:.3f})")
+    return timer, data, reports
+
+
+def train(config: Config, extra_codes: list[Path] | None = None, reporter=None) -> dict:
+    """Train a new model version on the gold-coded segments of the config's corpus.
+
+    Runs grouped cross-validation (by informant) of the classifier and of the seed-word
+    keyword baseline, fits the classifier on all coded segments and writes a new version
+    under ``classifier.model``; the card also stores the agreement between human coders
+    (Krippendorff's alpha per theme on turns coded by two or more coders).
+
+    Returns
+    -------
+    dict
+        ``version_dir``, ``card`` (the model card), ``coder_agreement`` and ``problems``.
+
+    Raises
+    ------
+    StageError
+        As :func:`training_set` and :func:`cross_validate`.
+    """
+    from .classify import make_classifier
+    from .modelstore import load_model, save_model
+
+    folder = model_dir(config)
+    timer, data, reports = _validated(config, extra_codes, reporter)
     with timer.stage("fit") as st:
-        estimator = make_classifier(config.classifier, themes).fit(X, Y)
-        version_dir = save_model(estimator, folder, pairs,
-                                 {"themepipe": cv, "keyword_baseline": baseline},
-                                 config_to_dict(config), themes)
+        estimator = make_classifier(config.classifier, data.themes).fit(data.X, data.Y)
+        version_dir = save_model(estimator, folder, data.pairs, reports,
+                                 config_to_dict(config), data.themes,
+                                 coder_agreement=data.agreement)
         st.summary = str(version_dir)
-    from .modelstore import load_model
     _, card = load_model(folder, Path(version_dir).name)
-    return {"version_dir": Path(version_dir), "card": card, "problems": problems}
+    return {"version_dir": Path(version_dir), "card": card,
+            "coder_agreement": data.agreement, "problems": data.problems}
+
+
+def write_evaluation(result: dict, out: Path) -> Path:
+    """Write ``metrics.json`` and ``metrics.csv`` of :func:`evaluate` at ``out``, atomically.
+
+    ``out`` is a link to a versioned folder replaced in one step (see
+    :class:`themepipe.runfolder.RunFolder`): a reader finds the complete earlier
+    evaluation or the complete new one.
+
+    Raises
+    ------
+    OutputError
+        ``out`` cannot be written (T501, T502).
+    """
+    from .runfolder import RunFolder
+
+    with RunFolder(Path(out)) as folder:
+        folder.write_json("metrics.json", result["metrics"])
+        folder.write_csv("metrics.csv", result["table"])
+    return Path(out)

@@ -103,6 +103,9 @@ def run(
     strict: bool = typer.Option(False, "--strict",
                                 help="Stop at the first bad input file (exit 2, nothing "
                                      "written) instead of skipping it."),
+    no_cache: bool = typer.Option(False, "--no-cache",
+                                  help="Compute every stage again instead of reusing the "
+                                       "results of unchanged stages from .<out>.cache/."),
 ) -> None:
     """Run the whole pipeline and write the run folder.
 
@@ -115,7 +118,7 @@ def run(
         cfg = _load(config, set_)
         target = out if out is not None else Path("runs") / config.stem
         result = run_pipeline(cfg, target, config_path=config, strict=strict,
-                              reporter=reporter)
+                              reporter=reporter, use_cache=not no_cache)
     except Exception as error:  # noqa: BLE001 - _fail prints one line
         reporter.close()
         _fail(error)
@@ -146,8 +149,131 @@ def train(
         reporter.close()
         _fail(error)
     _print_problems(result["problems"])
+    cv = result["card"].cv_metrics
+    out_console.print(f"grouped CV macro-F1 {cv['themepipe']['macro_f1']['mean']:.3f} ± "
+                      f"{cv['themepipe']['macro_f1']['sd']:.3f} (keyword baseline "
+                      f"{cv['keyword_baseline']['macro_f1']['mean']:.3f})", markup=False)
+    _print_agreement(result["coder_agreement"])
     out_console.print(f"model written to {result['version_dir']}", markup=False)
     raise typer.Exit(1 if result["problems"] else 0)
+
+
+def _print_agreement(agreement: dict) -> None:
+    """Krippendorff's alpha between human coders per theme (train, evaluate)."""
+    from rich.table import Table
+
+    if not agreement.get("n_turns_shared"):
+        out_console.print(f"coder agreement: no turn coded by two or more coders "
+                          f"(coders: {', '.join(agreement.get('coders', [])) or 'none'})",
+                          markup=False)
+        return
+    table = Table(title=f"Agreement between coders ({', '.join(agreement['coders'])}) on "
+                        f"{agreement['n_turns_shared']} turns coded by >= 2 of them")
+    table.add_column("theme")
+    table.add_column("Krippendorff's alpha", justify="right")
+    table.add_column("codings", justify="right")
+    fmt = (lambda v: "n/a" if v is None else f"{v:.3f}")
+    for theme, values in agreement["per_theme"].items():
+        table.add_row(theme, fmt(values["alpha"]), str(values["n_applied"]))
+    table.add_row("overall", fmt(agreement["overall_alpha"]), "")
+    out_console.print(table)
+
+
+@app.command()
+def evaluate(
+    config: Path = CONFIG_ARG,
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Folder for metrics.json and metrics.csv "
+                                            "(default runs/<config stem>-evaluate)."),
+    codes: Optional[list[Path]] = typer.Option(
+        None, "--codes", help="Extra codes CSV merged with corpus.codes, as in train "
+                              "(repeatable)."),
+    set_: Optional[list[str]] = SET_OPT,
+) -> None:
+    """Cross-validate the theme classifier and the seed-word keyword baseline, with
+    folds grouped by informant (no informant in both training and test folds); print
+    per-theme precision, recall, F1, support, Krippendorff's alpha and Cohen's kappa
+    (model vs human), and write metrics.json and metrics.csv. No model is written.
+
+    Example: themepipe evaluate configs/kajigelem.yaml --out runs/kajigelem-evaluate
+    """
+    from rich.table import Table
+
+    from .classify_stage import evaluate as evaluate_model
+    from .classify_stage import write_evaluation
+
+    reporter = ConsoleReporter(err_console)
+    try:
+        cfg = _load(config, set_)
+        target = out if out is not None else Path("runs") / f"{config.stem}-evaluate"
+        from .runfolder import check_out
+        check_out(target)
+        result = evaluate_model(cfg, codes or [], reporter=reporter)
+        written = write_evaluation(result, target)
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        reporter.close()
+        _fail(error)
+    _print_problems(result["problems"])
+    metrics = result["metrics"]
+    fmt = (lambda v: "" if v is None else f"{v:.3f}")  # JSON-ready: undefined is None
+    for model, title in (("themepipe", "themepipe classifier"),
+                         ("keyword_baseline", "seed-word keyword baseline")):
+        report = metrics[model]
+        table = Table(title=f"{title}: {report['n_splits']}-fold CV grouped by informant "
+                            f"({report['n_segments']} segments, {report['n_groups']} "
+                            "informants)")
+        for column in ("theme", "precision", "recall", "F1", "support", "alpha", "kappa"):
+            table.add_column(column, justify="left" if column == "theme" else "right")
+        for theme, v in report["per_theme"].items():
+            table.add_row(theme, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
+                          str(v["support"]), fmt(v["krippendorff_alpha"]),
+                          fmt(v["cohen_kappa"]))
+        out_console.print(table)
+        card = report["label_cardinality"]
+        out_console.print(
+            f"  macro-F1 {report['macro_f1']['mean']:.3f} ± {report['macro_f1']['sd']:.3f}"
+            f", micro-F1 {report['micro_f1']['mean']:.3f} ± {report['micro_f1']['sd']:.3f}"
+            f" (mean ± sd over folds); label cardinality {card['true']:.2f} human, "
+            f"{card['predicted']:.2f} predicted", markup=False)
+    _print_agreement(metrics["coder_agreement"])
+    out_console.print(f"metrics written to {written}", markup=False)
+    raise typer.Exit(1 if result["problems"] else 0)
+
+
+@app.command()
+def suggest(
+    config: Path = CONFIG_ARG,
+    n: int = typer.Option(20, "--n", help="Number of turns to suggest."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="FILE",
+                                help="CSV to write: a codes file to fill in.",
+                                show_default=False),
+    codes: Optional[list[Path]] = typer.Option(
+        None, "--codes", help="Extra codes CSV whose turns count as coded already "
+                              "(repeatable)."),
+    set_: Optional[list[str]] = SET_OPT,
+) -> None:
+    """Suggest uncoded informant turns to code next: the ones the current model is least
+    sure about (uncertainty sampling), spread round-robin over groups and informants.
+    Fill in the themes column (and coder) and pass the file to `themepipe train --codes`.
+
+    Example: themepipe suggest configs/kajigelem.yaml --n 20 -o to_code.csv
+    """
+    from .suggest import suggest as suggest_turns
+    from .suggest import write_suggestions
+
+    reporter = ConsoleReporter(err_console)
+    try:
+        cfg = _load(config, set_)
+        table, model_info, problems = suggest_turns(cfg, n, codes or [], reporter=reporter)
+        written = write_suggestions(table, output)
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        reporter.close()
+        _fail(error)
+    _print_problems(problems)
+    out_console.print(f"{len(table)} turns to code (model {model_info['version']}) written "
+                      f"to {written}; fill in 'themes' and run `themepipe train CONFIG "
+                      f"--codes {written}`", markup=False)
+    raise typer.Exit(1 if problems else 0)
 
 
 @app.command()
@@ -178,6 +304,166 @@ def preprocess(
             out_console.print(f"{record['start']:>5}-{record['end']:<5} {record['text']:<18} "
                               f"{record['norm']:<18} {record['stem']:<15}"
                               f"{' stop' if record['is_stop'] else ''}", markup=False)
+
+
+@app.command()
+def compare(
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", show_default=False,
+                                   help="A run folder written by `themepipe run`."),
+    by: Optional[list[str]] = typer.Option(
+        None, "--by", metavar="ATTRIBUTE",
+        help="Column of the run's informants.csv to compare by, e.g. dusun (repeatable; "
+             "default: the run's compare.by)."),
+) -> None:
+    """Compare themes across the values of an informant attribute in a finished run,
+    without re-running earlier stages; writes RUN_DIR/compare-<ATTRIBUTE>/.
+
+    Example: themepipe compare runs/kajigelem --by dusun
+    """
+    from .compare import compare_run_folder, run_compare_by, write_comparison
+
+    written, problems = [], []
+    try:
+        for attribute in by or run_compare_by(run_dir):
+            comparison = compare_run_folder(run_dir, attribute)
+            written.append(write_comparison(run_dir, comparison))
+            problems += comparison.problems
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        _fail(error)
+    _print_problems(problems)
+    for folder in written:
+        out_console.print(f"comparison written to {folder}", markup=False)
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def topics(
+    config: Path = CONFIG_ARG,
+    k: str = typer.Option("6:16", "--k", metavar="LOW:HIGH",
+                          help="Numbers of topics to try: LOW:HIGH (both included), "
+                               "LOW:HIGH:STEP or a list such as 6,8,12."),
+    seeds: int = typer.Option(5, "--seeds", help="Random states per K (>= 2)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Folder for topic_selection.csv (default "
+                                            "runs/<config stem>-topics)."),
+    set_: Optional[list[str]] = SET_OPT,
+) -> None:
+    """Choose the number of topics: fit every K with several random states, score
+    NPMI, UMass and stability, write topic_selection.csv and print the chosen K.
+
+    K rule: among the K whose stability is >= 0.6 (all K if none is), the smallest
+    whose mean NPMI is within one standard deviation over random states of the best.
+
+    Example: themepipe topics configs/kajigelem.yaml --k 6:16 --seeds 5 --out runs/k-choice
+    """
+    from rich.table import Table
+
+    from .topics.command import parse_k_range, select_topics
+
+    reporter = ConsoleReporter(err_console)
+    try:
+        cfg = _load(config, set_)
+        ks = parse_k_range(k)
+        target = out if out is not None else Path("runs") / f"{config.stem}-topics"
+        result = select_topics(cfg, ks, seeds, target, reporter=reporter)
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        reporter.close()
+        _fail(error)
+    _print_problems(result.problems)
+    table = Table(title=f"{result.n_segments} informant segments, {seeds} random states "
+                        "per K")
+    for column in ("K", "NPMI mean", "NPMI sd", "UMass mean", "stability", ""):
+        table.add_column(column, justify="right")
+    for row in result.table.itertuples():
+        table.add_row(str(row.k), f"{row.npmi_mean:.3f}", f"{row.npmi_sd:.3f}",
+                      f"{row.umass_mean:.2f}", f"{row.stability:.3f}",
+                      "← chosen" if row.selected else "")
+    out_console.print(table)
+    out_console.print(f"chosen K = {result.chosen_k} (stability >= 0.6, then the smallest K "
+                      "within one NPMI sd of the best); set topics.num_topics to use it",
+                      markup=False)
+    out_console.print(f"table written to {result.path}", markup=False)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command("export-qdpx")
+def export_qdpx(
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", show_default=False,
+                                   help="Run folder written by 'themepipe run'."),
+    out: Path = typer.Option(..., "--out", "-o", help="The .qdpx file to write."),
+    redact: Optional[bool] = typer.Option(
+        None, "--redact/--no-redact",
+        help="Pseudonymise names (default: the run's privacy.redact)."),
+) -> None:
+    """Export a run as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+    Themes become codes, informants cases, transcripts text sources; the classifier's
+    codings are by the user 'themepipe (machine)', gold codes by 'gold codes (human)'.
+
+    Example: themepipe export-qdpx runs/kajigelem -o kajigelem.qdpx
+    """
+    from .qdpx import export_qdpx as export
+
+    try:
+        summary = export(run_dir, out, redact=redact)
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        _fail(error)
+    for note in summary.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    out_console.print(
+        f"{summary.path}: {summary.n_sources} sources, {summary.n_cases} cases, "
+        f"{summary.n_codes} codes, {summary.n_machine_codings} machine and "
+        f"{summary.n_gold_codings} gold codings"
+        + ("; names pseudonymised" if summary.redacted else "; NOT pseudonymised"),
+        markup=False)
+
+
+@app.command("import-qdpx")
+def import_qdpx(
+    config: Path = CONFIG_ARG,
+    project: Path = typer.Argument(..., metavar="PROJECT", show_default=False,
+                                   help="The .qdpx file exported by a QDA program."),
+    out: Path = typer.Option(..., "--out", "-o", help="Codes CSV to write (transcript, "
+                             "turn_index, themes, coder)."),
+    include_machine: bool = typer.Option(False, "--include-machine",
+                                         help="Also import the machine user's codings."),
+    set_: Optional[list[str]] = SET_OPT,
+) -> None:
+    """Import human codings from a REFI-QDA project (.qdpx) as a codes table.
+
+    Codings are aligned to the corpus's turns by character overlap; code names map to
+    themes by qdpx.code_map, theme id or label. Codings that match no turn are listed.
+
+    Example: themepipe import-qdpx configs/kajigelem.yaml coded.qdpx -o codes_nvivo.csv
+    """
+    from collections import Counter
+
+    from .qdpx import import_qdpx as run_import
+    from .runfolder import write_csv
+
+    try:
+        cfg = _load(config, set_)
+        result = run_import(cfg, project, include_machine=include_machine,
+                            config_path=config)
+        write_csv(result.codes, out)
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        _fail(error)
+    kinds = Counter(source["text"] for source in result.sources)
+    err_console.print(f"{len(result.sources)} sources matched to transcripts ("
+                      + ", ".join(f"{n} {kind} text" for kind, n in sorted(kinds.items()))
+                      + ")", soft_wrap=True)
+    for source in result.sources:  # say how positions were read where it was not obvious
+        if source["notes"] or source["text"] == "edited":
+            err_console.print(f"  {escape(source['name'])} -> {escape(source['transcript'])}: "
+                              f"{escape(source['notes'] or 'text edited')}; positions read "
+                              f"as {escape(source['convention'])}", soft_wrap=True)
+    _print_problems(result.problems)
+    c = result.counts
+    out_console.print(f"{len(result.codes)} coded turns written to {out} ({c['imported']} of "
+                      f"{c['codings']} codings imported; {c['machine_skipped']} machine "
+                      f"codings skipped, {c['unmapped']} with unmapped codes, "
+                      f"{c['unmatched']} matching no turn)", markup=False)
+    raise typer.Exit(1 if result.problems else 0)
 
 
 def main() -> None:

@@ -5,12 +5,18 @@ coded that turn.  A theme is kept when at least half of those coders applied it;
 whose merged set is empty is coded ``none``.  With one coder this is the coder's codes;
 with two coders who disagree on a theme, the theme is kept (a researcher reviewing
 disagreements would rather see a candidate theme than lose it).
+
+A coder is the ``coder`` column of a codes file, or the file's name without extension
+when the column is missing or the cell is empty (:func:`themepipe.ingest.load_codes`).
+When one coder coded the same turn in two files, the file given last wins.
+:func:`coder_agreement` reports Krippendorff's alpha between coders per theme.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .codebook import NO_THEME
@@ -38,8 +44,8 @@ def merge_codes(tables: Sequence[pd.DataFrame],
         return pd.DataFrame(columns=["transcript", "turn_index", "themes", "coder",
                                      "n_coders", "line"])
     codes = pd.concat(frames, ignore_index=True)
-    if "line" not in codes.columns:
-        codes["line"] = 0
+    # Tables without line numbers (a segment table's themes column) next to codes files.
+    codes["line"] = codes["line"].fillna(0) if "line" in codes.columns else 0
     rows = []
     for (transcript, turn), group in codes.groupby(["transcript", "turn_index"], sort=False):
         group = group.drop_duplicates("coder", keep="last")
@@ -56,3 +62,73 @@ def merge_codes(tables: Sequence[pd.DataFrame],
                      ";".join(group["coder"]), n, int(group["line"].iloc[0])))
     return pd.DataFrame(rows, columns=["transcript", "turn_index", "themes", "coder",
                                        "n_coders", "line"])
+
+
+def coder_agreement(tables: Sequence[pd.DataFrame], themes: Sequence[str],
+                    turns: set[tuple[str, int]] | None = None) -> dict:
+    """Agreement between human coders on the turns that two or more of them coded.
+
+    For each theme, every coder's code of a turn is 1 (theme applied) or 0 (not
+    applied; the turn was coded, with other themes or ``none``); turns a coder did not
+    code are missing.  Krippendorff's alpha (nominal) is computed per theme on the
+    turns coded by at least two coders, and overall on all (turn, theme) decisions
+    pooled.
+
+    Parameters
+    ----------
+    tables : sequence of pandas.DataFrame
+        Codes tables (``transcript, turn_index, themes, coder``), one or more per coder.
+    themes : sequence of str
+        Theme ids of the codebook.
+    turns : set of (transcript, turn_index), optional
+        Keep only these turns (e.g. the informant turns of the corpus).
+
+    Returns
+    -------
+    dict, JSON-ready
+        ``coders`` (sorted ids), ``n_turns_shared`` (turns coded by >= 2 coders),
+        ``per_theme`` {theme: {alpha, n_applied}} (``alpha`` ``None`` where undefined,
+        ``n_applied`` codings of the theme on the shared turns), ``overall_alpha``.
+        With fewer than two coders or no shared turn, ``per_theme`` is empty and
+        ``overall_alpha`` is ``None``.
+
+    References
+    ----------
+    Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability. Annenberg
+    School for Communication, University of Pennsylvania, departmental paper 43.
+    """
+    from .evaluation import krippendorff_alpha_nominal
+
+    frames = [t for t in tables if t is not None and not t.empty]
+    empty = {"coders": [], "n_turns_shared": 0, "per_theme": {}, "overall_alpha": None}
+    if not frames:
+        return empty
+    codes = pd.concat(frames, ignore_index=True)[["transcript", "turn_index", "themes",
+                                                  "coder"]]
+    codes["turn_index"] = codes["turn_index"].astype(int)
+    codes = codes.drop_duplicates(["transcript", "turn_index", "coder"], keep="last")
+    if turns is not None:
+        keep = [(t, i) in turns for t, i in zip(codes["transcript"], codes["turn_index"])]
+        codes = codes[keep]
+    coders = sorted(codes["coder"].unique())
+    n_coders = codes.groupby(["transcript", "turn_index"])["coder"].transform("size")
+    shared = codes[n_coders >= 2]
+    units = list(dict.fromkeys(zip(shared["transcript"], shared["turn_index"])))
+    if len(coders) < 2 or not units:
+        return {**empty, "coders": coders}
+    unit_pos = {unit: j for j, unit in enumerate(units)}
+    coder_pos = {coder: i for i, coder in enumerate(coders)}
+    pooled = []
+    per_theme = {}
+    for theme in themes:
+        table = np.full((len(coders), len(units)), np.nan)
+        for row in shared.itertuples(index=False):
+            table[coder_pos[row.coder], unit_pos[(row.transcript, row.turn_index)]] = (
+                theme in row.themes.split(";"))
+        alpha = krippendorff_alpha_nominal(table)
+        per_theme[theme] = {"alpha": None if np.isnan(alpha) else alpha,
+                            "n_applied": int(np.nansum(table))}
+        pooled.append(table)
+    overall = krippendorff_alpha_nominal(np.hstack(pooled))
+    return {"coders": coders, "n_turns_shared": len(units), "per_theme": per_theme,
+            "overall_alpha": None if np.isnan(overall) else overall}

@@ -148,7 +148,8 @@ class PreprocessConfig(Section):
 class TopicsConfig(Section):
     """Topic model (``topics:``). ``num_topics`` counts seeded plus residual topics.
 
-    Every key but ``seeded`` is a parameter of
+    Every key but ``seeded`` and ``seed_fields`` (see
+    :func:`themepipe.topics.theme_seed_stems`) is a parameter of
     :class:`themepipe.topics.SeededTopicModel`; see its docstring for the details.
     """
 
@@ -187,6 +188,11 @@ class TopicsConfig(Section):
     """LDA topic-term prior before seeding (null: 1 / num_topics)."""
     coherence_topn: int = Field(10, ge=2)
     """Top terms per topic scored by NPMI (topics.csv) and UMass."""
+    anchor_weight: float = Field(1.0, ge=0)
+    """NMF: weight of the seed pseudo-segments that keep each seeded topic tied to its seed words during the fit (0: seeded start only)."""
+    seed_fields: list[Literal["label", "short_definition", "full_definition", "when_to_use",
+                              "example"]] = Field(default_factory=lambda: ["label", "example"])
+    """Codebook fields whose content words (stemmed, one theme only) are added to a theme's seed words; [] for the seed words alone."""
 
 
 class ClassifierConfig(Section):
@@ -194,7 +200,8 @@ class ClassifierConfig(Section):
 
     The feature and model keys are the hyperparameters of
     ``themepipe.classify.ThemeClassifier`` (NB-weighted logistic regression on binary
-    word and character n-grams); their defaults were fixed before benchmarking.
+    word and character n-grams); their defaults were fixed on data other than the
+    benchmark's (see ``bench/classify.py``).
     """
 
     model: Path | None = None
@@ -230,6 +237,15 @@ class ClassifierConfig(Section):
     """Folds of the internal CV (inside training data) for calibration and thresholds."""
     norm: Literal["l2"] | None = "l2"
     """Row normalisation of the n-gram features (l2 or null)."""
+    members: list[Literal["nb", "tfidf"]] = Field(
+        default_factory=lambda: ["nb"], min_length=1)
+    """Models whose scores are summed per theme: nb (NB-weighted logistic regression on
+    binary n-grams) and/or tfidf (logistic regression on sublinear TF-IDF; doubles the
+    fitting time)."""
+    interpolation: float = Field(1.0, gt=0, le=1)
+    """nb member: Wang & Manning's interpolation beta between NB (0) and LR weights (1)."""
+    tfidf_C: float = Field(10.0, gt=0)
+    """Inverse L2 regularisation strength of the tfidf member's logistic regressions."""
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -243,11 +259,11 @@ class CompareConfig(Section):
     """Comparison of themes across informant groups (``compare:``)."""
 
     by: list[str] = Field(default_factory=lambda: ["group"])
-    """Informant attributes to compare by; this version compares by ``group`` only."""
+    """Informant attributes ``themepipe compare RUN_DIR`` compares by when ``--by`` is not given (``run`` itself compares by ``group``)."""
     bootstrap: int = Field(2000, ge=0)
-    """Bootstrap resamples of informants for confidence intervals (planned; not used yet)."""
+    """Bootstrap resamples of informants within a group for the 95% (expanded percentile) intervals of ``share_segments`` (0: no intervals)."""
     permutations: int = Field(5000, ge=0)
-    """Permutations of group labels across informants for tests (planned; not used yet)."""
+    """Random permutations of group labels across informants for each test (0: no tests)."""
     random_state: int = Field(0, ge=0, lt=2**32)
     """Seed of the bootstrap and permutations (recorded in the manifest)."""
 
@@ -256,19 +272,36 @@ class PrivacyConfig(Section):
     """Pseudonymisation of outputs meant for sharing (``privacy:``)."""
 
     redact: bool = True
-    """Pseudonymise names in outputs meant for sharing (quotes, reports, .qdpx); this
-    version writes none of those yet, only private working outputs and count tables."""
+    """Pseudonymise names in outputs meant for sharing (quotes.csv, report.html,
+    report.xlsx, .qdpx): every word of an informant's ``name`` and the short forms in
+    honorific speaker labels become ``[<informant_id>]``; other honorific-plus-name
+    mentions (``Pak Karto``) become ``Pak [N-ddddd]`` (see themepipe.privacy)."""
 
 
 class ReportConfig(Section):
     """Which reports ``run`` writes (``report:``)."""
 
     html: bool = True
-    """Write report.html (planned; not written yet)."""
+    """Write report.html: one self-contained page (no network, no JavaScript) with the run
+    summary, heatmap, bar charts with intervals, tests, topics, quotes and methods."""
     xlsx: bool = True
-    """Write report.xlsx, one sheet per table (planned; not written yet)."""
+    """Write report.xlsx: a summary sheet, then one sheet per table of the run folder."""
     qdpx: bool = False
-    """Write a REFI-QDA project, project.qdpx (planned; not written yet)."""
+    """Write a REFI-QDA project, project.qdpx, into the run folder (as ``themepipe
+    export-qdpx`` does; pseudonymised when privacy.redact is on)."""
+
+
+class QdpxConfig(Section):
+    """Reading REFI-QDA projects with ``themepipe import-qdpx`` (``qdpx:``)."""
+
+    code_map: dict[str, str] = Field(default_factory=dict)
+    """QDA code name (case-insensitive) -> theme id, ``none``, or ``''`` to ignore the
+    code; names equal to a theme id or label need no entry; nested codes inherit their
+    parent's theme."""
+    max_total_mb: float = Field(512.0, gt=0)
+    """Refuse a .qdpx that would unpack to more than this, before extracting."""
+    max_compression_ratio: float = Field(200.0, gt=1)
+    """Refuse a .qdpx compressed more than this many times (a zip bomb), before extracting."""
 
 
 class ExecutorConfig(Section):
@@ -297,6 +330,7 @@ class Config(Section):
     compare: CompareConfig = Field(default_factory=CompareConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    qdpx: QdpxConfig = Field(default_factory=QdpxConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @field_validator("groups")
@@ -429,6 +463,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(exc):
+            # safe_load builds plain data only: a !!python/... tag is refused, never run
+            tag = str(exc.problem).partition("tag '")[2].rstrip("'")
+            tag = tag.replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError("T003", f"YAML tag '{tag}' is not allowed: a config holds "
+                              "plain data only (nothing in it is imported or run); remove "
+                              "the tag", path=path,
+                              line=None if line is None else line + 1) from None
         raise ConfigError("T003", "not valid YAML: "
                           f"{str(exc).splitlines()[0]}; fix the syntax",
                           path=path, line=None if line is None else line + 1) from None

@@ -9,7 +9,9 @@ Codes
 -----
 T0xx  configuration          T1xx  transcripts and tables (inputs)
 T2xx  informants and codes   T3xx  models
-T4xx  stages (topics, classifier, comparison)   T5xx  output and run folder
+T4xx  stages (topics, classifier)               T5xx  output and run folder
+T6xx  comparison of groups and reports         T7xx  REFI-QDA exchange (.qdpx)
+T8xx  reliability (stage cache, fuzzing)       T999  unexpected error (a bug)
 """
 
 from __future__ import annotations

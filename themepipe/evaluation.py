@@ -244,7 +244,9 @@ def _mean_sd(values: list[float]) -> dict[str, Any]:
 def grouped_cross_validate(make_estimator: Callable[[], Any], X: Sequence[str], Y,
                            groups, themes: Sequence[str], n_splits: int = 5,
                            random_state: int = 0, *,
-                           return_predictions: bool = False) -> dict[str, Any]:
+                           return_predictions: bool = False,
+                           progress: Callable[[int, int], None] | None = None,
+                           ) -> dict[str, Any]:
     """Cross-validate a theme classifier with folds grouped by informant.
 
     Parameters
@@ -266,6 +268,8 @@ def grouped_cross_validate(make_estimator: Callable[[], Any], X: Sequence[str], 
         Seed of the fold assignment; same seed, data and groups give the same folds.
     return_predictions : bool, default False
         Also return the out-of-fold predictions (an ndarray, not JSON-ready).
+    progress : callable (done, total), optional
+        Called after each fold.
 
     Returns
     -------
@@ -318,6 +322,8 @@ def grouped_cross_validate(make_estimator: Callable[[], Any], X: Sequence[str], 
                                          zero_division=0)))
         fold_info.append({"fold": k, "n_train": int(train.size), "n_test": int(test.size),
                           "test_groups": sorted({str(g) for g in groups[test]})})
+        if progress is not None:
+            progress(k + 1, used)
     pooled = theme_metrics(Y_true, Y_oof, themes)
     report: dict[str, Any] = {
         "themes": themes,
@@ -342,32 +348,42 @@ def grouped_cross_validate(make_estimator: Callable[[], Any], X: Sequence[str], 
     return report
 
 
+METRICS_COLUMNS = ["model", "theme", "precision", "recall", "f1", "f1_sd", "support",
+                   "n_predicted", "krippendorff_alpha", "cohen_kappa",
+                   "label_cardinality_true", "label_cardinality_predicted"]
+
+
 def metrics_table(report: dict[str, Any], model: str = "themepipe") -> pd.DataFrame:
     """Flatten a :func:`grouped_cross_validate` report into rows for ``metrics.csv``.
 
     Returns
     -------
     table : DataFrame
-        Columns ``model, theme, precision, recall, f1, support, krippendorff_alpha,
-        cohen_kappa, f1_sd``: one row per theme (pooled out-of-fold), then ``macro`` and
-        ``micro`` rows whose ``f1`` is the fold mean and ``f1_sd`` the fold sd.
+        Columns :data:`METRICS_COLUMNS`: one row per theme (pooled out-of-fold figures;
+        ``f1_sd`` and the cardinality columns empty), then ``macro`` and ``micro`` rows
+        whose ``f1`` is the mean over folds and ``f1_sd`` the sample sd (ddof=1) over
+        folds; the ``macro`` row also holds the mean alpha and kappa over themes, and
+        both summary rows the label cardinality (mean themes per segment) of the human
+        codes and of the predictions.
     """
     rows = []
     for theme, values in report["per_theme"].items():
         rows.append({"model": model, "theme": theme, "precision": values["precision"],
-                     "recall": values["recall"], "f1": values["f1"],
-                     "support": values["support"],
+                     "recall": values["recall"], "f1": values["f1"], "f1_sd": None,
+                     "support": values["support"], "n_predicted": values["n_predicted"],
                      "krippendorff_alpha": values["krippendorff_alpha"],
-                     "cohen_kappa": values["cohen_kappa"], "f1_sd": None})
+                     "cohen_kappa": values["cohen_kappa"]})
     support = sum(v["support"] for v in report["per_theme"].values())
+    predicted = sum(v["n_predicted"] for v in report["per_theme"].values())
+    cardinality = report["label_cardinality"]
     for name in ("macro", "micro"):
         summary = report[f"{name}_f1"]
         rows.append({"model": model, "theme": name, "precision": None, "recall": None,
-                     "f1": summary["mean"], "support": support,
+                     "f1": summary["mean"], "f1_sd": summary["sd"], "support": support,
+                     "n_predicted": predicted,
                      "krippendorff_alpha": report["mean_krippendorff_alpha"]
                      if name == "macro" else None,
                      "cohen_kappa": report["mean_cohen_kappa"] if name == "macro" else None,
-                     "f1_sd": summary["sd"]})
-    return pd.DataFrame(rows, columns=["model", "theme", "precision", "recall", "f1",
-                                       "support", "krippendorff_alpha", "cohen_kappa",
-                                       "f1_sd"])
+                     "label_cardinality_true": cardinality["true"],
+                     "label_cardinality_predicted": cardinality["predicted"]})
+    return pd.DataFrame(rows, columns=METRICS_COLUMNS)

@@ -218,7 +218,8 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
     corpus : CorpusConfig
         With ``format: transcripts`` and an ``informants`` table.
     strict : bool
-        Raise on the first bad file instead of skipping it.
+        Raise on the first bad file (one that would be skipped, or whose speaker labels
+        have a problem) instead of skipping it or warning.
     progress : callable, optional
         Called as ``progress(done, total)`` after each file.
 
@@ -266,6 +267,9 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
                                      "add a row per informant speaker (transcript, "
                                      "speaker_label, informant_id, name, group)", path=name)
             turn_rows, meta, found = _transcript_turns(name, decoded.text, corpus, speakers)
+            if strict and found:  # strict: a label problem stops the run too
+                first = found[0]
+                raise InputError(first.code, first.message, path=name, line=first.line)
         except ThemepipeError as err:
             if strict:
                 raise
@@ -329,6 +333,8 @@ def ingest_table(corpus: CorpusConfig, codebook: Codebook) -> tuple[Corpus, pd.D
         raise InputError("T115", f"informant '{groups_per.index[groups_per > 1][0]}' has "
                          "rows in more than one group; an informant belongs to one group",
                          path=path)
+    if "segment_id" in table.columns:
+        check_unique_ids(table["segment_id"].str.strip(), path)
     name = path.name
     texts = table[corpus.text_column]
     turns = pd.DataFrame({
@@ -357,6 +363,28 @@ def ingest_table(corpus: CorpusConfig, codebook: Codebook) -> tuple[Corpus, pd.D
             ";".join(check_themes(value, codebook, path, row + 2)) or NO_THEME
             for row, value in codes[["turn_index", "themes"]].itertuples(index=False)]
     return Corpus(turns, {}, informants, {name: path}, {}, []), codes.reset_index(drop=True)
+
+
+def check_unique_ids(ids: pd.Series, path: Path) -> None:
+    """Refuse a segment table whose ``segment_id`` column repeats an id.
+
+    Raises
+    ------
+    InputError
+        An id is empty or appears twice (T800), naming both lines.
+    """
+    empty = ids.index[ids == ""]
+    if len(empty):
+        raise InputError("T800", f"empty segment_id in row {empty[0] + 1}; give every row "
+                         "an id or drop the segment_id column", path=path,
+                         line=int(empty[0]) + 2)
+    dup = ids.duplicated(keep="first")
+    if dup.any():
+        row = int(ids.index[dup][0])
+        first = int(ids.index[ids == ids[row]][0])
+        raise InputError("T800", f"duplicate segment_id '{ids[row]}' (first in line "
+                         f"{first + 2}); make the ids unique or drop the segment_id column",
+                         path=path, line=row + 2)
 
 
 def check_themes(value: str, codebook: Codebook, path, line: int | None) -> list[str]:

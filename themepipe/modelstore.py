@@ -54,8 +54,10 @@ import skops.io as sio
 
 from .errors import ModelError
 
-#: Version of the card format this module writes and the newest it reads.
-FORMAT_VERSION = 1
+#: Version of the card format this module writes and the only one it reads.  Format 2
+#: stores n-gram vocabularies as byte arrays (format 1 stored scikit-learn
+#: ``CountVectorizer`` objects, one skops node per n-gram: 19 MB, seconds to load).
+FORMAT_VERSION = 2
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 RETRAIN = "retrain with `themepipe train CONFIG`"
@@ -64,7 +66,6 @@ RETRAIN = "retrain with `themepipe train CONFIG`"
 TRUSTED_TYPES: tuple[str, ...] = (
     "themepipe.classify.ThemeClassifier",
     "themepipe.classify.KeywordBaseline",
-    "sklearn.feature_extraction.text.CountVectorizer",
     "numpy.ndarray",
     "numpy.float64",
     "numpy.int64",
@@ -263,6 +264,7 @@ def save_model(estimator: Any, models_dir: str | Path,
                training_pairs: Sequence[tuple[str, Sequence[str]]],
                cv_metrics: dict[str, Any], config_dict: dict[str, Any],
                themes: Sequence[str], extra: dict[str, Any] | None = None, *,
+               coder_agreement: dict[str, Any] | None = None,
                now: datetime | None = None) -> Path:
     """Write a fitted estimator and its card as a new model version.
 
@@ -283,6 +285,9 @@ def save_model(estimator: Any, models_dir: str | Path,
         Theme ids in the estimator's column order.
     extra : dict, optional
         Further JSON-ready facts stored under ``extra``.
+    coder_agreement : dict, optional
+        Agreement between human coders (:func:`themepipe.coding.coder_agreement`),
+        stored as ``coder_agreement``.
     now : datetime, optional
         Creation time (UTC); defaults to the current time.  For tests.
 
@@ -326,7 +331,8 @@ def save_model(estimator: Any, models_dir: str | Path,
     try:
         model_path = tmp / MODEL_FILE
         try:
-            payload = sio.dumps(estimator)
+            payload = sio.dumps(estimator, compression=zipfile.ZIP_DEFLATED,
+                                compresslevel=6)
         except Exception as exc:  # noqa: BLE001 - skops raises many types here
             raise ModelError("T313", f"cannot save {type(estimator).__name__} with skops "
                              f"({exc}); save a themepipe classifier",
@@ -353,6 +359,7 @@ def save_model(estimator: Any, models_dir: str | Path,
             "mode": getattr(estimator, "mode", "multilabel"),
             "estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
             "cv_metrics": _json_ready(cv_metrics),
+            "coder_agreement": _json_ready(coder_agreement or {}),
             "config": _json_ready(config_dict),
             "library_versions": library_versions(),
             "extra": _json_ready(extra or {}),
@@ -401,6 +408,9 @@ def _read_card(path: Path) -> dict[str, Any]:
     if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
         raise ModelError("T304", f"model card has an invalid format_version {fmt!r}; "
                          f"{RETRAIN}", path=path)
+    if fmt < FORMAT_VERSION:
+        raise ModelError("T314", f"model card format {fmt} is older than this themepipe "
+                         f"reads ({FORMAT_VERSION}); {RETRAIN}", path=path)
     if fmt > FORMAT_VERSION:
         raise ModelError("T305", f"model card format {fmt} is newer than this themepipe "
                          f"reads ({FORMAT_VERSION}); upgrade themepipe or {RETRAIN}",
@@ -427,7 +437,8 @@ def load_model(models_dir: str | Path, version: str = "latest") -> tuple[Any, Mo
     ------
     ModelError
         T301 no such directory; T302 no versions in it; T303 unknown version; T304 card
-        missing or invalid; T305 card written by a newer themepipe; T306 model file
+        missing or invalid; T305 card written by a newer themepipe; T314 card written
+        in an older format (retrain); T306 model file
         missing; T307 model file does not match the card's sha256 (altered, truncated,
         or the card was edited); T308 not a skops file (e.g. a pickle); T309 untrusted
         types in the file; T310 the object is not a themepipe classifier matching the

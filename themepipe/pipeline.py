@@ -7,7 +7,6 @@ rich progress display).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import platform
 import time
@@ -18,8 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .cache import sha256_file
 from .codebook import Codebook, load_codebook, theme_matrix
-from .compare import informant_themes, theme_distribution
+from .compare import compare_run_segments, informant_themes
 from .config import Config, config_to_dict
 from .errors import InformantError, Problem, StageError
 from .ingest import Corpus, ingest_table, ingest_transcripts, load_codes
@@ -67,15 +67,6 @@ class RunResult:
     out: Path
     manifest: dict
     problems: list[Problem] = field(default_factory=list)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -210,23 +201,53 @@ def check_num_topics(config: Config, codebook: Codebook) -> None:
                          f"{n_seeded} or topics.seeded: false")
 
 
+def check_model(config: Config) -> None:
+    """Refuse early, without loading it, a classifier model that cannot be found.
+
+    The model itself (~18 MB, several seconds) is loaded just before the classify stage;
+    its integrity checks fail there, still before anything is written.
+
+    Raises
+    ------
+    ConfigError, ModelError
+        ``classifier.model`` unset (T013), or the directory, its versions or the named
+        version missing (T301-T303).
+    """
+    from .classify_stage import model_dir
+
+    folder = model_dir(config)
+    version = config.classifier.version
+    found = (folder / version).is_dir() if version != "latest" else (
+        folder.is_dir() and any(folder.glob("*/card.json")))
+    if not found:  # the model store says precisely what is missing (skops loads slowly)
+        from .modelstore import list_versions, load_model
+
+        if not list_versions(folder) or version not in [*list_versions(folder), "latest"]:
+            load_model(folder, version)  # raises T301-T303 before loading anything
+
+
 def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, preprocessor):
-    """Fit the topic model on informant segments; return (model, doc_topic, mask)."""
-    from .topics import SeededTopicModel
+    """Fit the topic model on informant segments; return (model, doc_topic, mask).
+
+    Seeds: the codebook's seed words plus the words of ``topics.seed_fields``
+    (:func:`themepipe.topics.theme_seed_stems`).
+    """
+    from .topics import SeededTopicModel, theme_seed_stems
 
     cfg = config.topics
     check_num_topics(config, codebook)
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
-    params = cfg.model_dump(exclude={"seeded"})
-    model = SeededTopicModel(seed_words=seed_stems(codebook, preprocessor) if cfg.seeded
-                             else None, **params)
+    params = cfg.model_dump(exclude={"seeded", "seed_fields"})
+    model = SeededTopicModel(seed_words=theme_seed_stems(codebook, preprocessor,
+                                                         cfg.seed_fields)
+                             if cfg.seeded else None, **params)
     model.fit(docs)
     return model, model.transform(docs), mask
 
 
 def run(config: Config, out: Path, config_path: Path | None = None, strict: bool = False,
-        reporter: Reporter | None = None) -> RunResult:
+        reporter: Reporter | None = None, use_cache: bool = True) -> RunResult:
     """Run the whole pipeline and publish the run folder at ``out`` atomically.
 
     Parameters
@@ -241,6 +262,9 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
         Stop at the first bad input file instead of skipping it.
     reporter : Reporter, optional
         Progress receiver.
+    use_cache : bool
+        Reuse the results of stages whose inputs and config section are unchanged
+        (:mod:`themepipe.cache`, stored beside ``out``) and store new ones.
 
     Returns
     -------
@@ -251,8 +275,21 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     ThemepipeError
         Any user-caused problem that stops the run; nothing is written then.
     """
+    from .cache import (
+        Entry,
+        Lazy,
+        StageCache,
+        cache_dir,
+        corpus_entry,
+        corpus_from_entry,
+        input_digest,
+        model_identity,
+        problems_data,
+        problems_from,
+        section_digest,
+        stage_key,
+    )
     from .classify_stage import classify_segments, load_classifier
-    from .preprocess import Preprocessor
 
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
@@ -263,12 +300,20 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     themes = codebook.ids
     check_num_topics(config, codebook)
     check_out(out)
-    with timer.stage("load-model") as st:
-        model = load_classifier(config)
-        st.summary = f"{Path(config.classifier.model).name} {model[1].version}"
+    check_model(config)
+    cache = StageCache(cache_dir(out) if use_cache else None, deferred=True)
+    codebook_sha = sha256_file(config.codebook)
 
     with timer.stage("ingest") as st:
-        corpus, codes, problems = load_corpus(config, codebook, strict, reporter)
+        digest = input_digest(config) if cache.enabled else None
+        key = None if digest is None else stage_key(
+            "ingest", digest, strict, section_digest(config.corpus), config.groups)
+        hit = cache.load("ingest", key)
+        if hit is None:
+            corpus, codes, problems = load_corpus(config, codebook, strict, reporter)
+            cache.save("ingest", key, corpus_entry(corpus, codes, problems))
+        else:
+            corpus, codes, problems = corpus_from_entry(hit)
         counts.update(transcripts=len(corpus.turns["transcript"].unique()),
                       turns=len(corpus.turns),
                       informants=int(corpus.turns.loc[corpus.turns["role"] == "informant",
@@ -276,35 +321,105 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
         st.summary = (f"{counts['transcripts']} transcripts, {counts['turns']} turns, "
                       f"{counts['informants']} informants"
                       + (f", {len(problems)} problem(s)" if problems else ""))
-    with timer.stage("load-nlp") as st:
-        preprocessor = Preprocessor.from_config(config.preprocess)
-        st.summary = "spaCy blank('id') + components"
-    segments, more = prepare_segments(config, corpus, codes, preprocessor, timer, strict)
+    def load_nlp():
+        from .preprocess import Preprocessor
+
+        with timer.stage("load-nlp") as st:
+            st.summary = "spaCy blank('id') + components"
+            return Preprocessor.from_config(config.preprocess)
+
+    preprocessor = Lazy(load_nlp)  # built only if a stage below is not reused
+    key = None if key is None else stage_key(
+        "preprocess", key, section_digest(config.segment), section_digest(config.preprocess))
+    hit = cache.load("preprocess", key, covers=("segment", "preprocess"))
+    if hit is None:
+        segments, more = prepare_segments(config, corpus, codes, preprocessor, timer, strict)
+        cache.save("preprocess", key, Entry({"segments": segments}, {
+            "problems": problems_data(more),
+            "counts": {k: counts[k] for k in ("segments", "informant_segments",
+                                              "coded_segments", "stems")}}))
+    else:
+        with timer.stage("preprocess") as st:
+            segments, more = hit.frames["segments"], problems_from(hit.data["problems"])
+            counts.update(hit.data["counts"])
+            st.summary = f"{counts['stems']} stems (segment, preprocess reused)"
     problems += more
 
-    with timer.stage("topics") as st:
-        topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
-        problems += [Problem(str(config.codebook), None, "T431", f"theme '{theme}' has none "
-                             "of its seed words in the segments; its topic is not seeded. "
-                             "Add seed words that occur in the transcripts", "warning")
-                     for theme in getattr(topic_model, "unseeded_themes_", [])]
-        topics_table = topic_model.topics_table(topn=10)
-        segments["dominant_topic"] = ""
-        has_stems = (segments.loc[mask, "stems"].str.strip() != "").to_numpy()
-        segments.loc[mask, "dominant_topic"] = [str(k) if ok else "" for k, ok in
-                                                zip(doc_topic.argmax(axis=1), has_stems)]
-        segment_topics = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in
-                                                          range(doc_topic.shape[1])])
-        segment_topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
-        st.summary = f"{doc_topic.shape[1]} topics on {int(mask.sum())} segments"
+    key = None if key is None else stage_key(
+        "topics", key, section_digest(config.topics), codebook_sha, config.groups,
+        config.compare.bootstrap, config.compare.random_state)  # the prevalence intervals
+    hit = cache.load("topics", key)
+    if hit is None:
+        n_problems = len(problems)
+        with timer.stage("topics") as st:
+            from .topics import topic_prevalence
 
-    with timer.stage("classify") as st:
-        segments, model_info = classify_segments(config, themes, segments, model)
-        n_pred = int((~segments["pred_themes"].isin(["", "none"])).sum())
-        st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"
+            topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
+            problems += [Problem(str(config.codebook), None, "T431", f"theme '{theme}' has none "
+                                 "of its seed words in the segments; its topic is not seeded. "
+                                 "Add seed words that occur in the transcripts", "warning")
+                         for theme in getattr(topic_model, "unseeded_themes_", [])]
+            topics_table = topic_model.topics_table(topn=10)
+            segments["dominant_topic"] = ""
+            has_stems = (segments.loc[mask, "stems"].str.strip() != "").to_numpy()
+            segments.loc[mask, "dominant_topic"] = [str(k) if ok else "" for k, ok in
+                                                    zip(doc_topic.argmax(axis=1), has_stems)]
+            segment_topics = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in
+                                                              range(doc_topic.shape[1])])
+            segment_topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
+            prevalence = topic_prevalence(
+                doc_topic, segments.loc[mask, "informant_id"].to_numpy(),
+                segments.loc[mask, "group"].to_numpy(), n_boot=config.compare.bootstrap,
+                random_state=config.compare.random_state,
+                anchored_themes=topic_model.anchored_themes_, group_order=config.groups)
+            st.summary = f"{doc_topic.shape[1]} topics on {int(mask.sum())} segments"
+        cache.save("topics", key, Entry(
+            {"segments": segments, "segment_topics": segment_topics,
+             "topics_table": topics_table, "prevalence": prevalence},
+            {"problems": problems_data(problems[n_problems:])}))
+    else:
+        with timer.stage("topics") as st:
+            segments, segment_topics, topics_table, prevalence = (hit.frames[name] for name in (
+                "segments", "segment_topics", "topics_table", "prevalence"))
+            problems += problems_from(hit.data["problems"])
+            st.summary = f"{len(topics_table)} topics (reused)"
+
+    identity = model_identity(config) if key is not None else None
+    key = None if identity is None else stage_key(
+        "classify", key, section_digest(config.classifier), identity, themes)
+    hit = cache.load("classify", key)
+    if hit is None:
+        with timer.stage("load-model") as st:
+            model = load_classifier(config)
+            st.summary = f"{Path(config.classifier.model).name} {model[1].version}"
+        with timer.stage("classify") as st:
+            segments, model_info = classify_segments(config, themes, segments, model)
+            n_pred = int((~segments["pred_themes"].isin(["", "none"])).sum())
+            st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"
+        model_card = model[1].to_dict()
+        cache.save("classify", key, Entry({"segments": segments},
+                                          {"model_info": model_info, "card": model_card}))
+    else:
+        with timer.stage("classify") as st:
+            segments, model_info = hit.frames["segments"], hit.data["model_info"]
+            model_card = hit.data["card"]
+            st.summary = f"model {model_info['version']} (reused)"
 
     with timer.stage("compare") as st:
-        distribution = theme_distribution(segments, themes, "group", config.groups)
+        from .compare import Comparison
+
+        key = None if key is None else stage_key("compare", key, section_digest(config.compare),
+                                                 config.groups, section_digest(config.privacy))
+        hit = cache.load("compare", key)
+        if hit is None:
+            comparison = compare_run_segments(config, segments, themes, corpus.informants)
+            cache.save("compare", key, Entry(dict(comparison.tables), {
+                "by": comparison.by, "problems": problems_data(comparison.problems)}))
+        else:
+            comparison = Comparison(hit.data["by"], hit.frames,
+                                    problems_from(hit.data["problems"]))
+        problems += comparison.problems
+        distribution = comparison.tables["theme_distribution.csv"]
         per_informant = informant_themes(segments, themes)
         st.summary = f"{distribution['group'].nunique()} groups x {len(themes)} themes"
 
@@ -325,19 +440,36 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
         "timings_s": timings,
         "problems": [p.__dict__ for p in problems],
         "strict": strict,
+        "reused_stages": list(cache.reused),
+        "cache": None if cache.folder is None else str(cache.folder),
     }
     with timer.stage("write") as st:
         with RunFolder(out) as folder:
             folder.write_csv("segments.csv", segments[columns])
             folder.write_csv("segment_topics.csv", segment_topics)
             folder.write_csv("topics.csv", topics_table)
-            folder.write_csv("theme_distribution.csv", distribution)
+            folder.write_csv("topic_prevalence.csv", prevalence)
+            for name, table in comparison.tables.items():  # theme_distribution.csv ...
+                folder.write_csv(name, table)
             folder.write_csv("informant_themes.csv", per_informant)
             folder.write_csv("informants.csv", corpus.informants)
             for name, text in corpus.sources.items():
                 folder.write_text(f"sources/{name}", text)
             folder.write_json("manifest.json", manifest)
+            if config.report.qdpx:  # built from the staged files above, redacted per privacy
+                from .qdpx import export_qdpx
+                export_qdpx(folder.path, folder.file("project.qdpx"))
+            if config.report.html or config.report.xlsx:  # from the staged CSVs above
+                from .report import write_reports
+                redact = None
+                if config.privacy.redact:
+                    from .privacy import Pseudonymiser
+                    redact = Pseudonymiser.from_informants(corpus.informants).redact
+                write_reports(folder.path, html=config.report.html, xlsx=config.report.xlsx,
+                              redact=redact, card=model_card,
+                              theme_labels={t.id: t.label for t in codebook.themes})
         st.summary = str(out)
+    cache.flush()  # only a published run fills the cache
     return RunResult(out, manifest, problems)
 
 

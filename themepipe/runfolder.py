@@ -48,7 +48,8 @@ def _fsync_tree(root: Path) -> None:
             os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (owners of staging folders and cache entries)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -64,12 +65,19 @@ def check_out(out: Path) -> None:
     Raises
     ------
     OutputError
-        ``out`` is a file or a non-empty folder that is not a run link (T501).
+        ``out`` is a file or a non-empty folder that is not a run link (T501), or the
+        folder it would be created in is not writable (T502).
     """
     out = Path(out)
     if out.exists() and not out.is_symlink() and not (out.is_dir() and not any(out.iterdir())):
         raise OutputError("T501", "exists and is not a themepipe run folder link; "
                           "choose another --out or move it away", path=out)
+    folder = out.absolute().parent
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        folder = folder.parent  # the run creates the missing folders below this one
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError("T502", f"cannot write here: '{folder}' is not a writable folder; "
+                          "choose a writable --out", path=out)
 
 
 class RunFolder:
@@ -132,7 +140,7 @@ class RunFolder:
     def _clean_stale(self, vdir: Path) -> None:
         for stale in vdir.glob("*" + STAGING_SUFFIX):
             pid = stale.name[: -len(STAGING_SUFFIX)].rsplit("-", 1)[-1]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
 
     def file(self, name: str) -> Path:

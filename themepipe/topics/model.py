@@ -22,7 +22,18 @@ seeded topic is more than its keyword list.
   topic, as they are when only the start is seeded (seen on the HoASA hotel reviews:
   ``bench/topics.py``).  The seed words' TF-IDF columns are also weighted by
   ``1 + seed_weight`` so that they count more in the fit; weights are reported back on
-  the unweighted scale.
+  the unweighted scale.  A seeded start alone drifts: after a few hundred updates a
+  seeded topic can be led by a frequent word such as *desa* and none of its seed words.
+  So the fit also keeps every seeded topic tied to its seed words throughout: one
+  pseudo-segment per theme, made of its seed words (unit norm, times
+  ``sqrt(anchor_weight)``), is appended to the TF-IDF matrix.  Its seed words are
+  reserved for topic ``k``, so only topic ``k`` can explain it, and the objective gains
+  ``anchor_weight * ||a_k - w_k h_k||^2`` — a least-squares pull of the topic's row
+  toward its seed-word profile, the "guided" form of semi-supervised NMF (Vendrow,
+  Haddock, Rebrova & Needell 2021, "On a Guided Nonnegative Matrix Factorization",
+  ICASSP; seed documents as labelled rows, Lee, Yoo & Choi 2010, "Semi-supervised
+  nonnegative matrix factorization", IEEE Signal Processing Letters 17(1)).  The
+  pseudo-segments take no part in ``transform`` or in the coherence scores.
 - ``model="lda"``: gensim :class:`~gensim.models.LdaModel` (online variational Bayes,
   Hoffman, Blei & Bach 2010), never ``LdaMulticore``, whose worker scheduling makes runs
   irreproducible.  Seeding puts extra pseudo-counts on the seed words of topic ``k`` in
@@ -159,6 +170,10 @@ class SeededTopicModel(BaseEstimator):
         symmetric default).
     coherence_topn : int, default 10
         Top terms per topic scored by NPMI and UMass at the end of ``fit``.
+    anchor_weight : float, default 1.0
+        NMF, seeded: weight (>= 0) of the seed pseudo-segments that keep each seeded
+        topic tied to its seed words during the whole fit (see the module notes); 0
+        seeds the start only.  Ignored by LDA and by unseeded models.
 
     Attributes
     ----------
@@ -190,6 +205,9 @@ class SeededTopicModel(BaseEstimator):
         UMass coherence, likewise.
     n_iter_ : int
         NMF: iterations run; LDA: passes run.
+    n_anchor_rows_ : int
+        NMF only: seed pseudo-segments appended to the TF-IDF matrix (0 or the number of
+        seeded themes).
     term_scale_ : ndarray of shape (n_terms_,)
         NMF only: column weights of the TF-IDF matrix (``1 + seed_weight`` on seed
         words, 1 elsewhere).
@@ -203,7 +221,7 @@ class SeededTopicModel(BaseEstimator):
                  bigrams: bool = False, bigram_min_count: int = 5,
                  bigram_threshold: float = 10.0, seed_weight: float = 0.5,
                  alpha: str | float = "symmetric", eta: float | None = None,
-                 coherence_topn: int = 10) -> None:
+                 coherence_topn: int = 10, anchor_weight: float = 1.0) -> None:
         self.num_topics = num_topics
         self.seed_words = seed_words
         self.model = model
@@ -221,6 +239,7 @@ class SeededTopicModel(BaseEstimator):
         self.alpha = alpha
         self.eta = eta
         self.coherence_topn = coherence_topn
+        self.anchor_weight = anchor_weight
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> dict[str, list[str]]:
@@ -246,6 +265,9 @@ class SeededTopicModel(BaseEstimator):
         if not self.seed_weight > 0:
             raise StageError("T432", f"topics.seed_weight must be > 0; got "
                              f"{self.seed_weight!r}")
+        if isinstance(self.anchor_weight, bool) or not self.anchor_weight >= 0:
+            raise StageError("T432", "topics.anchor_weight must be >= 0 (0: no seed "
+                             f"pseudo-segments); got {self.anchor_weight!r}")
         if not self.bigram_threshold > 0:
             raise StageError("T432", "topics.bigram_threshold must be > 0; got "
                              f"{self.bigram_threshold!r}")
@@ -384,6 +406,7 @@ class SeededTopicModel(BaseEstimator):
         self.model_ = lda
         self.tfidf_ = None
         self.term_scale_ = None
+        self.n_anchor_rows_ = 0
         self.n_iter_ = self.passes
         topic_term = lda.get_topics().astype(np.float64)
         self.topic_term_ = topic_term / topic_term.sum(axis=1, keepdims=True)
@@ -398,6 +421,9 @@ class SeededTopicModel(BaseEstimator):
         self.term_scale_[all_seeds] = 1.0 + self.seed_weight
         X = sp.csr_matrix(self.tfidf_.fit_transform(self._counts(bow))
                           @ sp.diags(self.term_scale_))
+        n_segments = X.shape[0]
+        if seeded and self.anchor_weight > 0:
+            X = sp.vstack([X, self._anchor_rows()]).tocsr()
         rng = np.random.RandomState(self.random_state)
         # Random start scaled as scikit-learn's init="random" does.
         scale = np.sqrt(X.mean() / k)
@@ -422,9 +448,19 @@ class SeededTopicModel(BaseEstimator):
             nmf.fit_transform(X, W=W, H=H)
         self.model_ = nmf
         self.n_iter_ = int(nmf.n_iter_)
+        self.n_anchor_rows_ = X.shape[0] - n_segments
         H = nmf.components_ / self.term_scale_
         sums = H.sum(axis=1, keepdims=True)
         self.topic_term_ = np.where(sums > 0, H / np.where(sums > 0, sums, 1.0), 1.0 / v)
+
+    def _anchor_rows(self) -> sp.csr_matrix:
+        """One pseudo-segment per seeded theme: its seed terms, unit norm before the
+        seed weighting, times ``sqrt(anchor_weight)``."""
+        rows = np.zeros((len(self.seed_term_ids_), self.n_terms_))
+        for topic, ids in enumerate(self.seed_term_ids_):
+            if len(ids):
+                rows[topic, ids] = np.sqrt(self.anchor_weight / len(ids))
+        return sp.csr_matrix(rows @ np.diag(self.term_scale_))
 
     # ------------------------------------------------------------------ use
     def transform(self, docs: Sequence[Sequence[str]]) -> np.ndarray:

@@ -19,13 +19,15 @@ import pandas as pd
 
 from ..errors import StageError
 
-PREVALENCE_COLUMNS = ["group", "topic", "n_informants", "n_segments", "mean_proportion",
-                      "ci_low", "ci_high"]
+#: Columns of ``topic_prevalence.csv`` (agreed output schema).
+PREVALENCE_COLUMNS = ["group", "topic", "anchored_theme", "mean_proportion", "ci_low",
+                      "ci_high", "n_informants"]
 
 
 def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Sequence,
                      n_boot: int = 2000, random_state: int = 0,
-                     level: float = 0.95) -> pd.DataFrame:
+                     level: float = 0.95, anchored_themes: Sequence | None = None,
+                     group_order: Sequence[str] | None = None) -> pd.DataFrame:
     """Mean topic proportion per group with a bootstrap interval over informants.
 
     Parameters
@@ -39,19 +41,25 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
     n_boot : int, default 2000
         Bootstrap replicates; 0 skips the intervals (NaN).
     random_state : int, default 0
-        Seed of the resampling (groups are processed in sorted order, so the result is
-        deterministic).
+        Seed of the resampling (``compare.random_state`` in a run); groups are processed
+        in their output order, so the result is deterministic.
     level : float, default 0.95
         Coverage of the percentile interval.
+    anchored_themes : sequence of length n_topics, optional
+        Theme each topic is anchored to (None or "" for a residual topic), as
+        ``SeededTopicModel.anchored_themes_``; all residual when None.
+    group_order : sequence of str, optional
+        Order of the groups (the config's ``groups``); groups not listed follow in
+        sorted order.  Sorted when None.
 
     Returns
     -------
     pandas.DataFrame
-        Long table sorted by group then topic, columns ``group``, ``topic`` (int),
-        ``n_informants``, ``n_segments``, ``mean_proportion`` (share of the group's
-        segment proportions, in [0, 1]), ``ci_low``, ``ci_high`` (percentile interval;
-        NaN when the group has fewer than 2 informants, whose spread cannot be
-        estimated, or when ``n_boot`` is 0).
+        Long table ordered by group then topic, columns ``group``, ``topic`` (int),
+        ``anchored_theme`` ("" for a residual topic), ``mean_proportion`` (mean of the
+        group's segment proportions, in [0, 1]), ``ci_low``, ``ci_high`` (percentile
+        interval, within [0, 1]; NaN when the group has fewer than 2 informants, whose
+        spread cannot be estimated, or when ``n_boot`` is 0), ``n_informants``.
 
     Raises
     ------
@@ -76,6 +84,11 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
         raise StageError("T435", f"n_boot must be an integer >= 0; got {n_boot!r}")
     if not 0 < level < 1:
         raise StageError("T435", f"level must be in (0, 1); got {level!r}")
+    anchored = [""] * k if anchored_themes is None else \
+        ["" if a is None else str(a) for a in anchored_themes]
+    if len(anchored) != k:
+        raise StageError("T435", f"anchored_themes has {len(anchored)} entries for {k} "
+                         "topics; pass one per topic (None for a residual topic)")
     frame = pd.DataFrame({"informant": list(informant_ids), "group": list(groups)})
     if frame.isna().any().any() or (frame.astype(str) == "").any().any():
         raise StageError("T435", "every segment needs an informant id and a group; "
@@ -90,7 +103,10 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
     rng = np.random.default_rng(random_state)
     tail = (1 - level) / 2 * 100
     rows = []
-    for group in sorted(frame["group"].unique()):
+    present = set(frame["group"])
+    order = [g for g in dict.fromkeys(group_order or []) if g in present]
+    order += sorted(present - set(order))
+    for group in order:
         in_group = (frame["group"] == group).to_numpy()
         informants, index = np.unique(frame.loc[in_group, "informant"], return_inverse=True)
         m = len(informants)
@@ -104,8 +120,9 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
             boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)[:, None]
             low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
         for topic in range(k):
-            rows.append({"group": group, "topic": topic, "n_informants": m,
-                         "n_segments": int(counts.sum()),
+            rows.append({"group": group, "topic": topic,
+                         "anchored_theme": anchored[topic],
                          "mean_proportion": float(mean[topic]),
-                         "ci_low": float(low[topic]), "ci_high": float(high[topic])})
+                         "ci_low": float(low[topic]), "ci_high": float(high[topic]),
+                         "n_informants": m})
     return pd.DataFrame(rows, columns=PREVALENCE_COLUMNS)

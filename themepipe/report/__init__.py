@@ -1,0 +1,81 @@
+"""Reports meant for sharing: ``report.html`` and ``report.xlsx``.
+
+Both are built from the tables a run already wrote (see :mod:`themepipe.report.tables`),
+never from the transcripts, so their numbers are the CSVs' numbers and their only text is
+the (pseudonymised) ``quotes.csv``.
+
+Example
+-------
+>>> from themepipe.report import write_reports
+>>> write_reports("runs/kajigelem")  # doctest: +SKIP
+[PosixPath('runs/kajigelem/report.html'), PosixPath('runs/kajigelem/report.xlsx')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .html import build_html
+from .tables import SCHEMA, ReportTables, load_report_tables
+from .xlsx import write_xlsx
+
+__all__ = ["SCHEMA", "ReportTables", "build_html", "load_report_tables", "write_reports",
+           "write_xlsx"]
+
+
+def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
+                  redact: Callable[[str], str] | None = None, card: dict | None = None,
+                  theme_labels: dict[str, str] | None = None) -> list[Path]:
+    """Write ``report.html`` and/or ``report.xlsx`` into a run folder from its tables.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder (during ``themepipe run``, the staged one).
+    html, xlsx : bool
+        Which reports to write (``report.html``, ``report.xlsx``).
+    redact : callable, optional
+        Pseudonymiser for text that was not pseudonymised upstream (topic terms,
+        transcript names); pass ``Pseudonymiser.redact`` when ``privacy.redact`` is on.
+    card : dict, optional
+        The classifier's model card (default: read from the manifest's model path).
+    theme_labels : dict, optional
+        Theme id -> codebook label (default: from the manifest's codebook).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    StageError
+        A required table is missing (T651) or a table does not match the schema
+        (T650, T652, T653); nothing is written then.
+    """
+    run_dir = Path(run_dir)
+    if not (html or xlsx):
+        return []
+    tables = load_report_tables(run_dir, card=card, theme_labels=theme_labels)
+    page = build_html(tables, redact) if html else None
+    written = []
+    # Each file is written beside its target and renamed over it, so a reader of a
+    # finished run folder never sees half a report.
+    if page is not None:
+        written.append(_replace(run_dir / "report.html",
+                                lambda path: path.write_bytes(page.encode("utf-8"))))
+    if xlsx:
+        written.append(_replace(run_dir / "report.xlsx",
+                                lambda path: write_xlsx(tables, path, redact)))
+    return written
+
+
+def _replace(target: Path, write: Callable[[Path], object]) -> Path:
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        write(partial)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
