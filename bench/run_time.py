@@ -1,7 +1,8 @@
 """Wall time of the main job on the bundled corpus (issue: under 60 s on 2 cores).
 
-Runs ``themepipe run configs/kajigelem.yaml`` in a fresh process (so spaCy's start-up
-counts), REPEAT times, and prints each wall time and the median.
+Runs ``themepipe run configs/kajigelem.yaml --no-cache`` in a fresh process (so spaCy's
+start-up counts and no stage comes from the stage cache), REPEAT times, and prints each
+wall time and the median.  ``bench/rerun.py`` measures reruns with the cache.
 
     python bench/run_time.py [REPEAT]
 """
@@ -26,7 +27,8 @@ def main() -> None:
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "themepipe.cli", "run",
                                    str(ROOT / "configs" / "kajigelem.yaml"), "--out",
-                                   str(Path(tmp) / "run")], capture_output=True, text=True)
+                                   str(Path(tmp) / "run"), "--no-cache"],
+                                  capture_output=True, text=True)
             elapsed = time.perf_counter() - start
             if proc.returncode not in (0, 1):
                 print(proc.stderr)

@@ -9,9 +9,9 @@ resamples draw informants (with all their segments) within a group.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, false_discovery_control, norm
-from scipy.stats import t as student_t
+
+# scipy.stats is imported inside the functions that need it: importing it costs about a
+# second, and a run whose comparison comes from the stage cache needs none of it.
 
 # Relative tolerance when comparing permuted statistics with the observed one: sums of the
 # same numbers in another order may differ in the last bits (as scipy.stats.permutation_test).
@@ -146,6 +146,8 @@ def benjamini_hochberg(p_values) -> np.ndarray:
     q = np.full(p.shape, np.nan)
     finite = np.isfinite(p)
     if finite.any():
+        from scipy.stats import false_discovery_control
+
         q[finite] = false_discovery_control(p[finite], method="bh")
     return q
 
@@ -165,6 +167,9 @@ def expanded_tail(level: float, n: int) -> float:
     Statistician 69:371-386, section 3.
     """
     alpha = (1.0 - level) / 2.0
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
     return float(norm.cdf(-np.sqrt(n / (n - 1)) * student_t.ppf(1.0 - alpha, n - 1)))
 
 
@@ -241,6 +246,8 @@ def js_distance(p, q) -> float:
     q = np.nan_to_num(np.asarray(q, dtype=float))
     if p.sum() <= 0 or q.sum() <= 0:
         return float("nan")
+    from scipy.spatial.distance import jensenshannon
+
     return float(jensenshannon(p, q, base=2))
 
 
@@ -289,6 +296,8 @@ def contingency_statistics(table) -> dict:
         return result
     residual[np.ix_(rows, cols)] = ((sub - sub_expected)
                                     / np.sqrt(sub_expected * (1 - row_share) * (1 - col_share)))
+    from scipy.stats import chi2_contingency
+
     chi2, p, dof, _ = chi2_contingency(sub, correction=False)
     result.update(chi_square=float(chi2), dof=int(dof), p_value=float(p),
                   cramers_v=float(np.sqrt(chi2 / (n * (min(sub.shape) - 1)))))

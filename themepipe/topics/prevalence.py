@@ -7,7 +7,8 @@ informants, not segments: the cluster (case) bootstrap (Davison & Hinkley 1997,
 "Bootstrap Methods and their Application", section 3.8; Field & Welsh 2007, "Bootstrapping
 clustered data", JRSS B 69(3)).  Each replicate draws the group's informants with
 replacement, takes all segments of every drawn informant, and recomputes the mean; the
-interval is the percentile interval of the replicates.
+interval is the expanded percentile interval of the replicates (Hesterberg 2015; see
+:func:`themepipe.stats.bootstrap_share_ci`, shared with the theme shares).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StageError
+from ..stats import bootstrap_share_ci
 
 #: Columns of ``topic_prevalence.csv`` (agreed output schema).
 PREVALENCE_COLUMNS = ["group", "topic", "anchored_theme", "mean_proportion", "ci_low",
@@ -44,7 +46,7 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
         Seed of the resampling (``compare.random_state`` in a run); groups are processed
         in their output order, so the result is deterministic.
     level : float, default 0.95
-        Coverage of the percentile interval.
+        Coverage of the (expanded) percentile interval.
     anchored_themes : sequence of length n_topics, optional
         Theme each topic is anchored to (None or "" for a residual topic), as
         ``SeededTopicModel.anchored_themes_``; all residual when None.
@@ -101,7 +103,6 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
                          "informants table so that each informant has one group")
 
     rng = np.random.default_rng(random_state)
-    tail = (1 - level) / 2 * 100
     rows = []
     present = set(frame["group"])
     order = [g for g in dict.fromkeys(group_order or []) if g in present]
@@ -114,11 +115,8 @@ def topic_prevalence(doc_topic: np.ndarray, informant_ids: Sequence, groups: Seq
         np.add.at(sums, index, doc_topic[in_group])
         counts = np.bincount(index, minlength=m).astype(np.float64)
         mean = sums.sum(axis=0) / counts.sum()
-        low = high = np.full(k, np.nan)
-        if m >= 2 and n_boot > 0:
-            draws = rng.integers(0, m, size=(n_boot, m))
-            boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)[:, None]
-            low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
+        # the same cluster bootstrap (expanded percentile) as theme shares
+        low, high = bootstrap_share_ci(sums, counts, n_boot, rng, level)
         for topic in range(k):
             rows.append({"group": group, "topic": topic,
                          "anchored_theme": anchored[topic],
