@@ -298,7 +298,8 @@ def test_classify_interpolation_mixes_nb_and_fitted_weights(corpus):
 
 @pytest.mark.parametrize("kwargs", [{"members": ()}, {"members": ("nb", "svm")},
                                     {"members": ("nb", "nb")}, {"interpolation": 0.0},
-                                    {"tfidf_C": 0}])
+                                    {"tfidf_C": 0}, {"multiclass_members": ("svm",)},
+                                    {"multiclass_members": ()}])
 def test_classify_rejects_bad_ensemble_settings(corpus, kwargs):
     X_train, Y_train, _, _ = corpus
     with pytest.raises(StageError, match="T454"):
@@ -315,3 +316,55 @@ def test_classify_state_packs_vocabularies_into_byte_arrays(fitted, corpus):
     clone = pickle.loads(pickle.dumps(fitted))
     assert clone.char_vectorizer_.vocabulary_ == fitted.char_vectorizer_.vocabulary_
     np.testing.assert_array_equal(clone.predict_proba(corpus[2]), fitted.predict_proba(corpus[2]))
+
+
+def _single_theme(corpus):
+    X_train, Y_train, X_test, _ = corpus
+    single = Y_train.sum(axis=1) == 1
+    X1 = [x for x, keep in zip(X_train, single, strict=True) if keep]
+    return X1, Y_train[single].argmax(axis=1), X_test
+
+
+def test_classify_multiclass_stacks_member_scores(corpus):
+    from scipy.special import softmax
+
+    X1, labels, X_test = _single_theme(corpus)
+    stacked = ThemeClassifier(themes=THEMES, mode="multiclass").fit(X1, labels)
+    assert stacked.multiclass_members == ("nb", "tfidf")
+    assert stacked.calibration_coef_.shape == (3, 6)  # one block of scores per member
+    nb = ThemeClassifier(themes=THEMES, mode="multiclass", members=("nb",),
+                         multiclass_members=None).fit(X1, labels)
+    tfidf = ThemeClassifier(themes=THEMES, mode="multiclass", members=("tfidf",),
+                            multiclass_members=None).fit(X1, labels)
+    assert nb.calibration_coef_.shape == (3, 3)
+    # Same features and per-member fits: the stacker sees each member's scores.
+    # (both members' intercepts are summed into the first block)
+    blocks = np.hstack([nb.decision_function(X_test) + tfidf.intercept_,
+                        tfidf.decision_function(X_test) - tfidf.intercept_])
+    expected = softmax(blocks @ stacked.calibration_coef_.T
+                       + stacked.calibration_intercept_, axis=1)
+    np.testing.assert_allclose(stacked.predict_proba(X_test), expected, atol=1e-5)
+    # The summed score stays the decision function.
+    np.testing.assert_allclose(stacked.decision_function(X_test),
+                               nb.decision_function(X_test)
+                               + tfidf.decision_function(X_test), atol=1e-5)
+
+
+def test_classify_multiclass_members_leave_multilabel_mode_alone(corpus, fitted):
+    X_train, Y_train, X_test, _ = corpus
+    other = ThemeClassifier(themes=THEMES, random_state=0,
+                            multiclass_members=("tfidf",)).fit(X_train, Y_train)
+    np.testing.assert_array_equal(other.predict_proba(X_test), fitted.predict_proba(X_test))
+    assert fitted.tfidf_coef_ is None
+
+
+def test_classify_model_saved_before_multiclass_members_keeps_summing(corpus):
+    X1, labels, X_test = _single_theme(corpus)
+    summed = ThemeClassifier(themes=THEMES, mode="multiclass", members=("nb", "tfidf"),
+                             multiclass_members=None).fit(X1, labels)
+    state = summed.__getstate__()
+    del state["multiclass_members"]  # as in a model file written before the key existed
+    old = ThemeClassifier.__new__(ThemeClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["multiclass_members"] is None
+    np.testing.assert_array_equal(old.predict_proba(X_test), summed.predict_proba(X_test))

@@ -5,9 +5,10 @@ naive-Bayes-weighted logistic regression on binary word and character n-gram fea
 (NBSVM with a logistic loss; Wang & Manning 2012, "Baselines and Bigrams: Simple, Good
 Sentiment and Topic Classification", ACL), optionally summed with a logistic regression
 on sublinear TF-IDF features of the same n-grams (``members``) and with Wang & Manning's
-interpolation towards naive Bayes (``interpolation``).  Its scores are calibrated into probabilities
-(Platt 1999 sigmoid per theme, or a multinomial logistic regression over the themes'
-scores in ``multiclass`` mode) on out-of-fold scores of an internal cross-validation
+interpolation towards naive Bayes (``interpolation``).  Its scores are calibrated into
+probabilities (Platt 1999 sigmoid per theme, or in ``multiclass`` mode a multinomial
+logistic regression over the themes' scores, one block per member of
+``multiclass_members``: stacking) on out-of-fold scores of an internal cross-validation
 inside the training data, and the per-theme decision thresholds are tuned on the same
 out-of-fold probabilities.  Nothing is ever tuned on data outside ``fit``'s arguments.
 
@@ -149,7 +150,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     theme by the naive-Bayes log-count ratio of that theme, and a logistic regression
     fitted on them; the two steps fold into one linear score per theme (NBSVM, Wang &
     Manning 2012, with a logistic loss).  Optional ``tfidf`` member: a logistic
-    regression per theme on sublinear TF-IDF features; the members' scores are summed.
+    regression per theme on sublinear TF-IDF features; the members' scores are summed
+    (in multiclass mode the members are ``multiclass_members`` and are stacked instead).
     Scores are calibrated into probabilities on out-of-fold scores of an internal
     ``inner_folds``-fold cross-validation inside the training data (Platt 1999 per
     theme; a multinomial logistic regression over the theme scores in multiclass mode),
@@ -197,20 +199,13 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         naive Bayes (all weights equal to their mean magnitude) and the fitted weights;
         1 keeps the fitted weights.
     tfidf_C : float, default 10.0
-        Inverse L2 regularisation strength of the ``tfidf`` member (and of the
-        ``multinomial`` model).
-    multinomial : bool, default False
-        ``multiclass`` mode only: also fit one multinomial logistic regression over all
-        themes on the sublinear TF-IDF features; its theme logits are inputs of the
-        stacked calibration next to the per-theme scores.
-    stack_class_weight : {"balanced"} or None, default None
-        ``multiclass`` mode only: class weighting of the stacked calibration (the
-        multinomial logistic regression over the out-of-fold scores); ``balanced``
-        weighs rare themes up, which favours macro-F1.
-    stack_members : bool, default False
-        ``multiclass`` mode only: give each member's per-theme scores to the stacked
-        calibration as separate inputs (so it learns how to weigh ``nb`` against
-        ``tfidf``) instead of their sum.
+        Inverse L2 regularisation strength of the ``tfidf`` member.
+    multiclass_members : sequence of {"nb", "tfidf"} or None, default ("nb", "tfidf")
+        Members in ``multiclass`` mode (there they replace ``members``).  Each member's
+        per-theme scores are separate inputs of the stacked calibration, so the
+        multinomial logistic regression over the out-of-fold scores learns how much to
+        trust each member per theme (stacked generalisation, Wolpert 1992) instead of
+        summing them.  ``None``: use ``members``, scores summed, as in multilabel mode.
 
     Attributes
     ----------
@@ -226,13 +221,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         ``tfidf`` member's weights per theme on the TF-IDF features.
     intercept_ : ndarray of shape (n_themes,)
         Sum of the members' intercepts.
-    multinomial_coef_ : ndarray of shape (n_themes, n_features_), float32, or None
-        Weights of the ``multinomial`` model on the TF-IDF features (multiclass mode).
-    multinomial_intercept_ : ndarray of shape (n_themes,) or None
     calibration_coef_ : ndarray of shape (n_themes,) (multilabel) or (n_themes, n_inputs)
-        In multiclass mode ``n_inputs`` is ``n_themes`` times the number of score
-        blocks: the summed scores (or one block per member with ``stack_members``),
-        plus the multinomial logits with ``multinomial``.
+        In multiclass mode ``n_inputs`` is ``n_themes`` times the number of members in
+        ``multiclass_members`` (one block of theme scores per member), or ``n_themes``
+        when ``multiclass_members`` is None.
     calibration_intercept_ : ndarray of shape (n_themes,)
     thresholds_ : ndarray of shape (n_themes,)
         Probability threshold per theme (multilabel); ``nan`` in multiclass mode, where
@@ -250,6 +242,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     ----------
     Wang, S. & Manning, C. D. (2012). Baselines and Bigrams: Simple, Good Sentiment and
     Topic Classification. ACL 2012, 90-94.
+    Wolpert, D. H. (1992). Stacked generalization. Neural Networks 5(2), 241-259.
     Platt, J. (1999). Probabilistic outputs for support vector machines and comparisons
     to regularized likelihood methods. Advances in Large Margin Classifiers.
     """
@@ -261,9 +254,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                  class_weight: str | None = "balanced",
                  inner_folds: int = 5, norm: str | None = "l2",
                  members: Sequence[str] = ("nb",), interpolation: float = 1.0,
-                 tfidf_C: float = 10.0, multinomial: bool = False,
-                 stack_class_weight: str | None = None,
-                 stack_members: bool = False) -> None:
+                 tfidf_C: float = 10.0,
+                 multiclass_members: Sequence[str] | None = ("nb", "tfidf")) -> None:
         self.themes = themes
         self.mode = mode
         self.random_state = random_state
@@ -280,9 +272,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.members = members
         self.interpolation = interpolation
         self.tfidf_C = tfidf_C
-        self.multinomial = multinomial
-        self.stack_class_weight = stack_class_weight
-        self.stack_members = stack_members
+        self.multiclass_members = multiclass_members
 
     # -- features -------------------------------------------------------------------
 
@@ -308,20 +298,20 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             raise StageError("T413", "C and nb_alpha must be > 0 and inner_folds >= 2; "
                              f"got C={self.C}, nb_alpha={self.nb_alpha}, "
                              f"inner_folds={self.inner_folds}")
-        members = list(self.members)
-        if (not members or len(set(members)) != len(members)
-                or not set(members) <= set(MEMBERS)):
-            raise StageError("T454", f"members must be a non-empty list of distinct "
-                             f"{' / '.join(MEMBERS)}; got {self.members!r}; set "
-                             "classifier.members")
+        for name in ("members", "multiclass_members"):
+            value = getattr(self, name)
+            if name == "multiclass_members" and value is None:
+                continue
+            members = list(value)
+            if (not members or len(set(members)) != len(members)
+                    or not set(members) <= set(MEMBERS)):
+                raise StageError("T454", f"{name} must be a non-empty list of distinct "
+                                 f"{' / '.join(MEMBERS)}; got {value!r}; set "
+                                 f"classifier.{name}")
         if not 0 < self.interpolation <= 1 or not self.tfidf_C > 0:
             raise StageError("T454", f"interpolation must be in (0, 1] and tfidf_C > 0; "
                              f"got interpolation={self.interpolation}, "
                              f"tfidf_C={self.tfidf_C}")
-        if self.stack_class_weight not in ("balanced", None):
-            raise StageError("T454", f"stack_class_weight must be 'balanced' or None; got "
-                             f"{self.stack_class_weight!r}; set "
-                             "classifier.stack_class_weight")
         return themes
 
     def _vectorizers(self) -> tuple[CountVectorizer | None, CountVectorizer | None]:
@@ -347,6 +337,17 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         counts.sort_indices()
         return counts
 
+    def _active_members(self) -> tuple[str, ...]:
+        """Members in use: ``multiclass_members`` in multiclass mode, else ``members``."""
+        stacked = self.multiclass_members
+        if self.mode == "multiclass" and stacked is not None:
+            return tuple(stacked)
+        return tuple(self.members)
+
+    def _stacks_members(self) -> bool:
+        """Whether each member's scores are separate inputs of the stacked calibration."""
+        return self.mode == "multiclass" and self.multiclass_members is not None
+
     def _members(self, counts: sp.csr_matrix) -> list[sp.csr_matrix]:
         """Feature matrix of each member, in the order of ``members``.
 
@@ -355,7 +356,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         (``1 + log tf`` times ``idf_``), rows L2-normalised.
         """
         out = []
-        for member in self.members:
+        for member in self._active_members():
             if member == "nb":
                 matrix = counts.copy()
                 matrix.data[:] = 1.0
@@ -392,7 +393,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             return ([np.zeros(n_features) for _ in matrices],
                     -10.0 if n_pos == 0 else 10.0)
         weights, intercept = [], 0.0
-        for member, X in zip(self.members, matrices, strict=True):
+        for member, X in zip(self._active_members(), matrices, strict=True):
             if member == "nb":
                 presence = X.copy()
                 presence.data[:] = 1.0
@@ -441,18 +442,19 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     def _store(self, final: list) -> None:
         """Keep the full-data weights: float32 (what is saved is what predicts)."""
-        for m, member in enumerate(self.members):
+        members = self._active_members()
+        for m, member in enumerate(members):
             coef = np.vstack([weights[m] for weights, _ in final]).astype(np.float32)
             setattr(self, "coef_" if member == "nb" else "tfidf_coef_", coef)
-        if "nb" not in self.members:
+        if "nb" not in members:
             self.coef_ = np.zeros((len(final), self.n_features_), dtype=np.float32)
-        if "tfidf" not in self.members:
+        if "tfidf" not in members:
             self.tfidf_coef_ = None
         self.intercept_ = np.array([intercept for _, intercept in final])
 
     def _weights(self) -> list[np.ndarray]:
         return [self.coef_ if member == "nb" else self.tfidf_coef_
-                for member in self.members]
+                for member in self._active_members()]
 
     # -- fit ------------------------------------------------------------------------
 
@@ -499,7 +501,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if self.mode == "multilabel":
             self._fit_multilabel(matrices, Y)
         else:
-            self._fit_multiclass(matrices, Y, counts)
+            self._fit_multiclass(matrices, Y)
         return self
 
     def _fit_multilabel(self, matrices: list[sp.csr_matrix], Y: np.ndarray) -> None:
@@ -533,63 +535,44 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             proba = expit(platt.coef_[0, 0] * scores + platt.intercept_[0])
             self.thresholds_[k] = _best_f1_threshold(proba, y)
 
-    def _fit_multiclass(self, matrices: list[sp.csr_matrix], Y: np.ndarray,
-                        counts: sp.csr_matrix) -> None:
-        n_rows, n_themes = Y.shape
+    def _fit_multiclass(self, matrices: list[sp.csr_matrix], Y: np.ndarray) -> None:
+        n_themes = Y.shape[1]
         labels = Y.argmax(axis=1)
         present = np.flatnonzero(self.theme_counts_ > 0)
         splits = self._inner_splits(labels) if present.size >= 2 else []
-        tasks = [(k, None) for k in range(n_themes)]
-        tasks += [(k, train) for train, _ in splits for k in range(n_themes)]
-        fitted = iter(self._run_fits(matrices, Y, tasks))
-        self._store([next(fitted) for _ in range(n_themes)])
-        tfidf = self._tfidf(counts) if self.multinomial else None
-        self.multinomial_coef_ = self.multinomial_intercept_ = None
-        if self.multinomial:
-            self.multinomial_coef_, self.multinomial_intercept_ = (
-                self._fit_multinomial(tfidf, labels))
-        blocks = len(self.members) if self.stack_members else 1
-        n_inputs = n_themes * (blocks + (1 if self.multinomial else 0))
+        blocks = len(matrices) if self._stacks_members() else 1
+        n_inputs = n_themes * blocks
         self.thresholds_ = np.full(n_themes, np.nan)
-        self.calibration_coef_ = np.eye(n_themes, n_inputs)
+        self.calibration_coef_ = np.tile(np.eye(n_themes), blocks)
         self.calibration_intercept_ = np.zeros(n_themes)
+        self._store(self._run_fits(matrices, Y, [(k, None) for k in range(n_themes)]))
         if not splits:
             return
-        inputs = np.empty((n_rows, n_inputs))
-        for train, test in splits:
+        inputs = self._out_of_fold_inputs(matrices, Y, splits, blocks)
+        # Stacked calibration: a multinomial logistic regression over the out-of-fold
+        # theme scores (one block per member) turns them into probabilities.
+        stacker = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, labels)
+        self.calibration_coef_, self.calibration_intercept_ = _expand_logits(
+            stacker, n_themes, n_inputs)
+
+    def _out_of_fold_inputs(self, matrices: list[sp.csr_matrix], Y: np.ndarray,
+                            splits: list, blocks: int) -> np.ndarray:
+        """Out-of-fold theme scores (n_rows, n_themes * blocks) of the inner folds."""
+        n_rows, n_themes = Y.shape
+        tasks = [(k, train) for train, _ in splits for k in range(n_themes)]
+        fitted = iter(self._run_fits(matrices, Y, tasks))
+        inputs = np.empty((n_rows, n_themes * blocks))
+        for _, test in splits:
+            held_out = [m[test] for m in matrices]
             for k in range(n_themes):
                 weights, intercept = next(fitted)
-                held_out = [m[test] for m in matrices]
                 if blocks == 1:
                     inputs[test, k] = self._scores(held_out, weights, intercept)
                     continue
                 for b, (matrix, w) in enumerate(zip(held_out, weights, strict=True)):
                     inputs[test, b * n_themes + k] = matrix @ w + (intercept if b == 0
                                                                    else 0.0)
-            if self.multinomial:
-                coef, intercept = self._fit_multinomial(tfidf[train], labels[train])
-                inputs[test, blocks * n_themes:] = tfidf[test] @ coef.T + intercept
-        # Stacked calibration: a multinomial logistic regression over the out-of-fold
-        # theme scores (and multinomial logits) turns them into probabilities.
-        stacker = LogisticRegression(C=1.0, max_iter=1000,
-                                     class_weight=self.stack_class_weight).fit(inputs,
-                                                                               labels)
-        self.calibration_coef_, self.calibration_intercept_ = _expand_logits(
-            stacker, n_themes, n_inputs)
-
-    def _fit_multinomial(self, tfidf: sp.csr_matrix,
-                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Multinomial logistic regression on TF-IDF: (coef (n_themes, n_features), intercept)."""
-        n_themes = len(self.themes_)
-        if np.unique(labels).size < 2:
-            coef = np.zeros((n_themes, tfidf.shape[1]), dtype=np.float32)
-            intercept = np.full(n_themes, -30.0)
-            intercept[labels[0]] = 0.0
-            return coef, intercept
-        model = LogisticRegression(C=self.tfidf_C, class_weight=self.class_weight,
-                                   solver="newton-cg", max_iter=1000).fit(tfidf, labels)
-        coef, intercept = _expand_logits(model, n_themes, tfidf.shape[1])
-        return coef.astype(np.float32), intercept
+        return inputs
 
     # -- saving ---------------------------------------------------------------------
 
@@ -615,6 +598,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
+        # Files saved before ``multiclass_members`` existed summed the members' scores.
+        state.setdefault("multiclass_members", None)
         vocabularies = {name: state.pop(name.replace("vectorizer_", "vocabulary_"), None)
                         for name in ("word_vectorizer_", "char_vectorizer_")}
         super().__setstate__(state)
@@ -657,9 +642,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             Multilabel: independent probabilities in [0, 1].  Multiclass: rows sum to 1.
         """
         check_is_fitted(self, "coef_")
-        counts = self._counts(_check_texts(X))
-        matrices = self._members(counts)
-        if self.mode == "multiclass" and self.stack_members:
+        matrices = self._members(self._counts(_check_texts(X)))
+        if self._stacks_members():
             scores = np.hstack([np.asarray(matrix @ w.T) for matrix, w in
                                 zip(matrices, self._weights(), strict=True)])
             scores[:, :len(self.themes_)] += self.intercept_
@@ -667,10 +651,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             scores = self._scores(matrices, self._weights(), self.intercept_)
         if self.mode == "multilabel":
             return expit(scores * self.calibration_coef_ + self.calibration_intercept_)
-        if getattr(self, "multinomial_coef_", None) is not None:
-            logits = (np.asarray(self._tfidf(counts) @ self.multinomial_coef_.T)
-                      + self.multinomial_intercept_)
-            scores = np.hstack([scores, logits])
         return softmax(scores @ self.calibration_coef_.T + self.calibration_intercept_,
                        axis=1)
 
@@ -703,7 +683,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 #: ``classifier:`` config keys that are :class:`ThemeClassifier` hyperparameters.
 HYPERPARAMETERS = ("word_ngrams", "char_ngrams", "min_df", "char_min_df", "max_features",
                    "nb_alpha", "C", "class_weight", "inner_folds", "norm", "members",
-                   "interpolation", "tfidf_C")
+                   "interpolation", "tfidf_C", "multiclass_members")
 
 
 def make_classifier(config, themes: Sequence[str]) -> ThemeClassifier:
@@ -717,6 +697,8 @@ def make_classifier(config, themes: Sequence[str]) -> ThemeClassifier:
     """
     params = {name: getattr(config, name) for name in HYPERPARAMETERS}
     params["members"] = tuple(params["members"])
+    if params["multiclass_members"] is not None:
+        params["multiclass_members"] = tuple(params["multiclass_members"])
     return ThemeClassifier(themes=list(themes), mode=config.mode,
                            random_state=config.random_state, **params)
 

@@ -246,6 +246,10 @@ class ClassifierConfig(Section):
     """nb member: Wang & Manning's interpolation beta between NB (0) and LR weights (1)."""
     tfidf_C: float = Field(10.0, gt=0)
     """Inverse L2 regularisation strength of the tfidf member's logistic regressions."""
+    multiclass_members: list[Literal["nb", "tfidf"]] | None = Field(
+        default_factory=lambda: ["nb", "tfidf"])
+    """multiclass mode: members used there instead of `members`, each member's theme
+    scores a separate input of the stacked calibration (null: `members`, summed)."""
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod

@@ -460,7 +460,8 @@ class SeededTopicModel(BaseEstimator):
         for topic, ids in enumerate(self.seed_term_ids_):
             if len(ids):
                 rows[topic, ids] = np.sqrt(self.anchor_weight / len(ids))
-        return sp.csr_matrix(rows @ np.diag(self.term_scale_))
+        # scale columns by broadcasting: np.diag(term_scale_) would be a dense V x V matrix
+        return sp.csr_matrix(rows * self.term_scale_[None, :])
 
     # ------------------------------------------------------------------ use
     def transform(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
