@@ -368,3 +368,15 @@ def test_classify_model_saved_before_multiclass_members_keeps_summing(corpus):
     old.__setstate__(state)
     assert old.get_params()["multiclass_members"] is None
     np.testing.assert_array_equal(old.predict_proba(X_test), summed.predict_proba(X_test))
+
+
+def test_classify_decide_matches_predict_in_both_modes():
+    texts = ["dinas jalan sendiri", "pengurus sibuk kerja", "sosialisasi kurang warga",
+             "dinas tidak koordinasi", "pengurus tidak aktif", "warga tidak tahu program"] * 3
+    themes = ["sinkronisasi", "sdm_pengurus", "sosialisasi"]
+    Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1]] * 3)
+    for mode in ("multilabel", "multiclass"):
+        model = ThemeClassifier(themes=themes, mode=mode, random_state=0).fit(texts, Y)
+        proba = model.predict_proba(texts)
+        assert np.array_equal(model.decide(proba), model.predict(texts))
+        assert model.decide(proba[:0]).shape == (0, 3)

@@ -663,11 +663,29 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             Multilabel: probability >= ``thresholds_``.  Multiclass: exactly one 1 per
             row, at the most probable theme.
         """
-        proba = self.predict_proba(X)
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Themes from probabilities already computed by :meth:`predict_proba`.
+
+        ``decide(predict_proba(X))`` equals ``predict(X)``; a caller that needs both
+        extracts the features once.
+
+        Parameters
+        ----------
+        proba : ndarray of shape (n_segments, n_themes)
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_segments, n_themes), int 0/1
+        """
+        check_is_fitted(self, "coef_")
+        proba = np.asarray(proba, dtype=np.float64)
         if self.mode == "multilabel":
             return (proba >= self.thresholds_).astype(np.int64)
         out = np.zeros(proba.shape, dtype=np.int64)
-        out[np.arange(proba.shape[0]), proba.argmax(axis=1)] = 1
+        if proba.shape[0]:
+            out[np.arange(proba.shape[0]), proba.argmax(axis=1)] = 1
         return out
 
     def score(self, X, Y, sample_weight=None) -> float:

@@ -88,7 +88,12 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
     mask = informant & (out["stems"].fillna("").str.strip() != "").to_numpy()
     X = classifier_input(out.loc[mask], config.classifier.inputs)
     proba = estimator.predict_proba(X) if X else np.zeros((0, len(themes)))
-    predicted = estimator.predict(X) if X else np.zeros((0, len(themes)), dtype=int)
+    if not X:
+        predicted = np.zeros((0, len(themes)), dtype=int)
+    elif hasattr(estimator, "decide"):  # features extracted once, not twice
+        predicted = estimator.decide(proba)
+    else:
+        predicted = estimator.predict(X)
     out["pred_themes"] = ""
     out.loc[informant, "pred_themes"] = NO_THEME
     out.loc[mask, "pred_themes"] = [";".join(t for t, hit in zip(themes, row) if hit)
