@@ -563,3 +563,25 @@ def test_bad_input_error_text_with_brackets_is_printed_verbatim(tmp_path):
         "--set", f"corpus.path={corpus}", "--set", f"corpus.informants={tmp_path / 'inf.csv'}"])
     assert result.exit_code == 2
     assert "catatan [revisi].txt" in result.output and "Traceback" not in result.output
+
+
+def test_bad_input_extra_codes_problems_name_their_own_file(tmp_path):
+    from themepipe.pipeline import load_corpus
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text("transcript,turn_index,themes,coder\n"
+                     "desa_01.txt,1,politis,budi\n"
+                     "lokal_03.txt,99,sosialisasi,budi\n"
+                     "hilang.txt,1,politis,budi\n", encoding="utf-8")
+    config = load_config(MINI / "config.yaml")
+    corpus, codes, _ = load_corpus(config, CODEBOOK, extra_codes=[extra])
+    _, problems = attach_codes(corpus.turns, codes, str(config.corpus.codes))
+    found = sorted((p.code, Path(p.path).name, p.line) for p in problems)
+    assert found == [("T214", "extra.csv", 3), ("T216", "extra.csv", 4)]
+    # a row of the corpus codes file still names that file
+    bad = tmp_path / "codes.csv"
+    bad.write_text("transcript,turn_index,themes,coder\ndesa_01.txt,0,politis,ana\n",
+                   encoding="utf-8")
+    more = pd.concat([load_codes(extra, CODEBOOK), load_codes(bad, CODEBOOK)])
+    _, problems = attach_codes(corpus.turns, more, "elsewhere.csv")
+    assert ("T215", str(bad), 2) in {(p.code, p.path, p.line) for p in problems}

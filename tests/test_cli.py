@@ -49,3 +49,5 @@ def test_cli_user_errors_exit_2_with_one_line(args, needle, monkeypatch, tmp_pat
     assert any(needle in line and line.startswith("error [T") for line in lines), result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+    if args[1] == "configs/nope.yaml":  # fails before any stage: the error is the output
+        assert result.output.startswith("error [T004]"), repr(result.output)

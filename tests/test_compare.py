@@ -94,6 +94,9 @@ def test_compare_distribution_intervals_and_mean_probability():
     g1 = dist[dist.group == "g1"].set_index("theme")
     assert g1.loc["a_theme", "mean_probability"] == pytest.approx((0.9 + 0.2 + 0.6) / 3)
     assert np.isnan(g1.loc["b_theme", "mean_probability"])  # no p_b_theme column
+    # g2: one segment without a probability (no content words) does not blank the mean
+    g2 = dist[dist.group == "g2"].set_index("theme")
+    assert g2.loc["a_theme", "mean_probability"] == pytest.approx(0.4)
     # g1: i1 has 1 of 2 segments with b_theme, i2 0 of 1 -> resampled shares 0, 1/3, 1/2
     assert g1.loc["b_theme", "ci_low"] == pytest.approx(0.0)
     assert g1.loc["b_theme", "ci_high"] == pytest.approx(0.5)
@@ -370,3 +373,35 @@ def test_compare_cli_informants_without_value_are_left_out(tmp_path):
     assert list(dict.fromkeys(dist["group"])) == ["Gelaran", "Jipurwo"]
     assert dist.loc[dist.group == "Gelaran", "n_informants"].eq(1).all()
     assert "[T605]" in result.output  # Gelaran is left with one informant
+
+
+def test_bad_input_compare_unknown_second_attribute_writes_nothing(tmp_path):
+    run = make_run_folder(tmp_path)
+    result = CliRunner().invoke(app, ["compare", str(run), "--by", "dusun", "--by", "nosuch"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "[T601]" in lines[0] and "'nosuch'" in lines[0]
+    assert not (run / "compare-dusun").exists()
+    assert not (run / ".compare-dusun.runs").exists()
+
+
+def test_bad_input_compare_attribute_empty_for_every_informant(tmp_path):
+    people = [row[:3] + ("",) + row[4:] for row in INFORMANTS]  # nobody has a dusun
+    run = make_run_folder(tmp_path, people)
+    result = CliRunner().invoke(app, ["compare", str(run), "--by", "dusun"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error [T607]"), result.output
+    assert "no informant has a value for 'dusun'" in lines[0]
+    assert not (run / "compare-dusun").exists()
+
+
+def test_compare_single_value_attribute_warns_nothing_to_compare(tmp_path):
+    people = [row[:3] + ("Jipurwo",) + row[4:] for row in INFORMANTS]
+    run = make_run_folder(tmp_path, people)
+    result = CliRunner().invoke(app, ["compare", str(run), "--by", "dusun"])
+    assert result.exit_code == 1, result.output
+    assert "[T608]" in result.output and "'Jipurwo'" in result.output
+    assert "nothing can be compared" in result.output
+    dist = pd.read_csv(run / "compare-dusun" / "theme_distribution.csv")
+    assert set(dist["group"]) == {"Jipurwo"} and dist["n_informants"].eq(4).all()

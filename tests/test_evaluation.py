@@ -260,8 +260,11 @@ def test_evaluation_metrics_table_has_one_row_per_theme_and_summaries():
 
 # -- themepipe evaluate ---------------------------------------------------------------
 
-def test_evaluation_cli_evaluate_on_a_table_corpus(bundled_run, tmp_path):
-    """`evaluate` on a format: table corpus prints and writes metrics.json / metrics.csv."""
+def _evaluate_table_corpus(bundled_run, tmp_path, cv_folds: int, inner_folds: int):
+    """Run `evaluate` on the bundled run's informant segments as a format: table corpus.
+
+    Returns the CLI result and the informant segments.
+    """
     from pathlib import Path
 
     import pandas as pd
@@ -279,9 +282,16 @@ def test_evaluation_cli_evaluate_on_a_table_corpus(bundled_run, tmp_path):
             "--out", str(tmp_path / "eval")]
     for item in (f"corpus.path={tmp_path / 'segs.csv'}", "corpus.format=table",
                  "corpus.text_column=teks", "corpus.codes=null", "corpus.informants=null",
-                 "classifier.cv_folds=3", "classifier.inner_folds=3"):
+                 f"classifier.cv_folds={cv_folds}", f"classifier.inner_folds={inner_folds}"):
         args += ["--set", item]
-    result = CliRunner().invoke(app, args)
+    return CliRunner().invoke(app, args), informant
+
+
+def test_evaluation_cli_evaluate_on_a_table_corpus(bundled_run, tmp_path):
+    """`evaluate` on a format: table corpus prints and writes metrics.json / metrics.csv."""
+    import pandas as pd
+
+    result, informant = _evaluate_table_corpus(bundled_run, tmp_path, 3, 3)
     assert result.exit_code == 0, result.output
     assert "seed-word keyword baseline" in result.output and "macro-F1" in result.output
     out = tmp_path / "eval"
@@ -305,3 +315,20 @@ def test_evaluation_cli_evaluate_on_a_table_corpus(bundled_run, tmp_path):
     assert metrics["themepipe"]["macro_f1"]["mean"] > metrics["keyword_baseline"][
         "macro_f1"]["mean"] + 0.1
     assert metrics["coder_agreement"]["coders"] == ["segs"]
+
+
+def test_evaluation_cli_warns_when_folds_are_reduced(bundled_run, tmp_path):
+    """`evaluate --set classifier.cv_folds=100` says the folds were reduced, and why."""
+    result, informant = _evaluate_table_corpus(bundled_run, tmp_path, 100, 2)
+    n_informants = informant.loc[informant["gold_themes"] != "", "informant_id"].nunique()
+    assert 2 <= n_informants < 100
+    assert result.exit_code == 0, result.output
+    expected = (f"reduced from 100 to {n_informants}: folds are grouped by informant and "
+                f"only {n_informants} informants have coded segments")
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and expected in warnings[0], result.output
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    for model in ("themepipe", "keyword_baseline"):
+        assert metrics[model]["n_splits"] == n_informants
+        assert metrics[model]["n_splits_requested"] == 100
+        assert any(expected in note for note in metrics[model]["notes"])

@@ -2,6 +2,7 @@
 
 import io
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -116,7 +117,10 @@ def test_privacy_bundled_transcripts_lose_every_name_word():
 
 # -- offset maps -------------------------------------------------------------------------
 PIECES = ["Pak Tris", "Sutrisno Hadi", " ", ", ", "\n", "Bu Sri", "kata", "Pak Karto",
-          "Pak Lurah", "sri", "é", "Mbah Joyo", "Suparmi-nya", "  ", "Agus", ".", "ning"]
+          "Pak Lurah", "sri", "é", "Mbah Joyo", "Suparmi-nya", "  ", "Agus", ".", "ning",
+          # decomposed (NFD) letters and stray combining marks
+          "E\u0301lise", "Bu E\u0301lise", "\u0301", "S\u0301ri", "Pak Haji ", "O'Neil",
+          "Bpk. ", "Pak\n", "Ñ"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -139,6 +143,10 @@ def test_privacy_redact_mapped_maps_untouched_spans_exactly(pieces, data):
     assert 0 <= rs <= re_ <= len(r.text)
     os_, oe = r.span_to_original(rs, re_)
     assert os_ <= start and oe >= end
+    # a replaced name is a whole word: no combining mark or letter is left on either side
+    for a, b, _, _ in r.replacements:
+        assert not (b < n and (text[b].isalpha() or unicodedata.combining(text[b])))
+        assert not (a > 0 and text[a - 1].isalpha())
 
 
 def test_privacy_redact_mapped_replacements_are_consistent(small):
@@ -204,3 +212,132 @@ def test_privacy_no_names_in_shared_outputs(bundled_run, tmp_path):
 def test_privacy_informant_id_that_spells_a_name_is_not_used_as_pseudonym():
     p = with_informant("darsih", "Darsih Wulandari")
     assert re.fullmatch(r"\[N-\d{5}\] datang", p.redact("Darsih datang"))
+
+
+# -- labels, attribute values, Unicode and honorific forms -------------------------------
+TESTER = pd.DataFrame({
+    "transcript": ["t1.txt", "t2.txt", "t3 Pak Budi.txt", "t4.txt", "t5.txt", "t6.txt"],
+    "speaker_label": ["Kiki (K)", "Narasumber", "Pak Budi", "Narasumber (Bu Tini)",
+                      "Bu Tri (Kadus)", "Responden"],
+    "informant_id": ["inf_a", "inf_b", "inf_c", "inf_d", "inf_e", "inf_f"],
+    "name": ["Rizki Amelia", "Ma'ruf Al-Amin", "Budi Santoso", "Sutini",
+             "Tri Wahyuni", "\u00c9lise Karyo"],
+    "group": ["desa", "desa", "pengurus", "pengurus", "anggota", "anggota"],
+    "jabatan": ["Ketua", "Anak Mbah Suroto", "Bendahara Kajigelem", "Kadus", "Kadus", ""],
+})
+
+
+@pytest.fixture(scope="module")
+def tester():
+    return Pseudonymiser.from_informants(TESTER)
+
+
+def test_privacy_label_without_honorific_is_a_short_form(tester):
+    assert tester.aliases["inf_a"] == ["Kiki"]
+    assert "inf_b" not in tester.aliases and "inf_f" not in tester.aliases  # role words
+    assert tester.redact("Selamat pagi, Mbak Kiki. kiki panggilan saya.") == (
+        "Selamat pagi, Mbak [inf_a]. [inf_a] panggilan saya.")
+    # the label itself is source text: redacted in the line that carries it
+    assert tester.redact("Kiki (K): Pagi.\nK: Iya.") == "[inf_a] (K): Pagi.\nK: Iya."
+
+
+def test_privacy_label_parentheses_and_attribute_values_do_not_exempt_names(tester):
+    assert tester.aliases["inf_d"] == ["Tini"]
+    assert tester.redact("Bu Tini bilang.") == "Bu [inf_d] bilang."
+    # Suroto is in the jabatan column, but after an honorific there it is a name
+    out = tester.redact("Anak Mbah Suroto")
+    assert re.fullmatch(r"Anak Mbah \[N-\d{5}\]", out)
+    assert tester.redact("Bpk. Suroto datang.") == f"Bpk. {out[-9:]} datang."
+    # an organisation named after an office in the table stays; titles stay
+    assert tester.redact("Mbak Kajigelem, Pak Lurah, Bu Kadus.") == (
+        "Mbak Kajigelem, Pak Lurah, Bu Kadus.")
+
+
+def test_privacy_unicode_nfd_names_are_found_and_replaced_whole(tester):
+    nfd = "Bu E\u0301lise, E\u0301LISE karyo di sini."
+    assert tester.redact(nfd) == "Bu [inf_f], [inf_f] di sini."
+    r = tester.redact_mapped(nfd)
+    assert [nfd[a:b] for a, b, _, _ in r.replacements] == ["E\u0301lise", "E\u0301LISE karyo"]
+
+
+def test_privacy_titles_between_honorific_and_name(tester):
+    out = tester.redact("Pak Haji Karto, Pak Lurah Darsono, Bu Dokter Wati, Bu Haji Tini, "
+                        "Pak Dr. Joyo, Ir. Warso.")
+    assert re.fullmatch(r"Pak Haji \[N-\d{5}\], Pak Lurah \[N-\d{5}\], Bu Dokter \[N-\d{5}\], "
+                        r"Bu Haji \[inf_d\], Pak Dr\. \[N-\d{5}\], Ir\. \[N-\d{5}\]\.", out)
+    assert tester.redact("Pak Haji Karto") == f"Pak Haji {tester.pseudonym('Karto')}"
+    assert tester.redact("hari H. Setelah itu") == "hari H. Setelah itu"
+
+
+def test_privacy_honorific_forms_line_breaks_and_spaces(tester):
+    warso = tester.pseudonym("Warso")
+    assert tester.redact("Pak\nWarso yang urus.") == f"Pak\n{warso} yang urus."
+    assert tester.redact("Pak   Warso, Bp. Warso, Sdr. Warso, Sdri. Warso, Ibu Warso") == (
+        f"Pak   {warso}, Bp. {warso}, Sdr. {warso}, Sdri. {warso}, Ibu {warso}")
+    # a speaker label on the next line is not a name
+    assert tester.redact("Terima kasih, Pak\nPeneliti: Oke.") == (
+        "Terima kasih, Pak\nPeneliti: Oke.")
+
+
+def test_privacy_apostrophes_hyphens_and_variant_spellings(tester):
+    assert tester.redact("Saya Ma'ruf. Al-Amin itu marga. Ma\u2019ruf dipanggil Maruf.") == (
+        "Saya [inf_b]. [inf_b] itu marga. [inf_b] dipanggil [inf_b].")
+    out = tester.redact("Pak O'Neil datang. Mas Bejo-nya sibuk. Budi's.")
+    assert re.fullmatch(r"Pak \[N-\d{5}\] datang\. Mas \[N-\d{5}\]-nya sibuk\. \[inf_c\]'s\.",
+                        out)
+    assert tester.pseudonym("Bejo") in out
+
+
+def test_privacy_lowercase_after_honorific_only_when_known(tester):
+    assert tester.redact("Mbak karyo datang") == "Mbak [inf_f] datang"
+    assert tester.redact("Mbak kiki datang") == "Mbak [inf_a] datang"
+    assert tester.redact("Mbak datang, mas bilang") == "Mbak datang, mas bilang"
+
+
+def test_privacy_quotes_redact_group_transcript_and_segment_id(tester):
+    from themepipe.quotes import select_quotes
+
+    segments = pd.DataFrame({
+        "segment_id": ["t3 Pak Budi.txt:1", "t2.txt:1"], "role": ["informant"] * 2,
+        "informant_id": ["inf_c", "inf_b"], "transcript": ["t3 Pak Budi.txt", "t2.txt"],
+        "start_char": [10, 5], "end_char": [30, 20], "text": ["Budi di sini.", "Saya."],
+        "jabatan": ["Anak Mbah Suroto", "Ketua"], "gold_themes": ["a", "a"],
+        "pred_themes": ["a", "a"], "a": [1, 1], "p_a": [0.9, 0.8],
+    })
+    quotes = select_quotes(segments, ["a"], by="jabatan", redact=tester.redact)
+    row = quotes[quotes["informant_id"] == "inf_c"].iloc[0]
+    assert (row["transcript"], row["segment_id"], row["text"]) == (
+        "t3 Pak [inf_c].txt", "t3 Pak [inf_c].txt:1", "[inf_c] di sini.")
+    assert sorted(quotes["group"]) == sorted(["Ketua", tester.redact("Anak Mbah Suroto")])
+    assert "Suroto" not in " ".join(quotes["group"])
+    plain = select_quotes(segments, ["a"], by="jabatan")
+    assert "t3 Pak Budi.txt" in set(plain["transcript"])
+
+
+def test_privacy_informant_id_with_name_word_is_reported():
+    from themepipe.privacy import informant_id_problems
+
+    table = pd.concat([TESTER, pd.DataFrame({
+        "transcript": ["t7.txt"], "speaker_label": ["Narasumber"], "informant_id": ["wahyuni"],
+        "name": ["Wahyuni Lestari"], "group": ["x"], "jabatan": [""]})])
+    problems = informant_id_problems(table, "informants.csv")
+    message = ("informant id 'wahyuni' contains a name word; shared outputs show ids "
+               "\u2014 use neutral ids such as inf01")
+    assert [(p.code, p.action, p.message) for p in problems] == [("T707", "warning", message)]
+    assert informant_id_problems(TESTER) == []
+
+
+def test_privacy_report_group_values_go_through_redact(bundled_run, tmp_path):
+    import shutil
+
+    from themepipe.report import write_reports
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(bundled_run.out, run_dir)
+    groups = set(pd.read_csv(run_dir / "theme_distribution.csv")["group"])
+    assert "pemerintah_desa" in groups
+    written = write_reports(run_dir, redact=lambda t: t.replace("pemerintah_desa", "[N-00001]"))
+    assert {p.name for p in written} == {"report.html", "report.xlsx"}
+    texts = [text for path in written for _, text in _texts_of(path)]
+    assert not any("pemerintah_desa" in text for text in texts)
+    assert "[N-00001]" in (run_dir / "report.html").read_text(encoding="utf-8")

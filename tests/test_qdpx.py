@@ -367,3 +367,77 @@ def test_bad_input_qdpx_entities_refused(tmp_path):
 def test_bad_input_export_qdpx_not_a_run_folder(tmp_path):
     line = _cli_error(["export-qdpx", str(tmp_path), "-o", str(tmp_path / "p.qdpx")])
     assert line.startswith("error [T710]") and "manifest.json is missing" in line
+
+
+# -- output paths: never a link, a folder or a place inside a run folder ---------------
+def test_bad_input_export_qdpx_onto_run_folder_link(run_dir, tmp_path):
+    from themepipe.runfolder import versions_dir
+
+    link = tmp_path / "run"
+    link.symlink_to(run_dir.resolve())
+    line = _cli_error(["export-qdpx", str(link), "-o", str(link)])
+    assert line.startswith("error [T740]") and "is a link" in line
+    assert link.is_symlink() and (link / "manifest.json").is_file()
+    # a real run folder: its link, a file inside the version, the versions folder
+    assert Path(run_dir).is_symlink()
+    for out, code in [(run_dir, "T740"), (Path(run_dir) / "p.qdpx", "T742"),
+                      (versions_dir(Path(run_dir)) / "p.qdpx", "T742"),
+                      (tmp_path, "T741")]:
+        line = _cli_error(["export-qdpx", str(run_dir), "-o", str(out)])
+        assert line.startswith(f"error [{code}]"), (out, line)
+    assert Path(run_dir).is_symlink() and not (Path(run_dir) / "p.qdpx").exists()
+    assert not (versions_dir(Path(run_dir)) / "p.qdpx").exists()
+
+
+def test_qdpx_export_replaces_a_regular_file_atomically(run_dir, tmp_path):
+    out = tmp_path / "p.qdpx"
+    out.write_text("old", encoding="utf-8")
+    result = CliRunner().invoke(app, ["export-qdpx", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert zipfile.is_zipfile(out) and "project.qde" in members(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.qdpx"]  # no partial file left
+
+
+def test_bad_input_import_qdpx_unwritable_output(exported, tmp_path):
+    project = str(exported[True].path)
+    line = _cli_error(["import-qdpx", str(CONFIG), project, "-o",
+                       str(tmp_path / "nonexistent" / "x.csv")])
+    assert line.startswith("error [T744]") and "x.csv" in line and "writable -o" in line
+    line = _cli_error(["import-qdpx", str(CONFIG), project, "-o", str(tmp_path)])
+    assert line.startswith("error [T741]") and "is a folder" in line
+
+
+def _rewrite_qde(source: Path, target: Path, edit) -> None:
+    files = members(source)
+    files["project.qde"] = edit(files["project.qde"].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+
+
+def test_qdpx_import_names_missing_code_and_non_integer_positions(exported, tmp_path):
+    from themepipe.qdpx.project import HUMAN_USER_GUID
+
+    human = re.compile(r'<PlainTextSelection [^>]*startPosition="(\d+)"[^>]*creatingUser="'
+                       + HUMAN_USER_GUID + r'"[^>]*>.*?<CodeRef targetGUID="([^"]+)"',
+                       re.DOTALL)
+
+    def edit(qde: str) -> str:
+        first, second = list(human.finditer(qde))[:2]
+        bad_ref = second.group(0).replace(second.group(2), "deadbeef-0000-0000-0000-00000000"
+                                          "0000")
+        bad_pos = first.group(0).replace(f'startPosition="{first.group(1)}"',
+                                         'startPosition="abc"')
+        return (qde[:first.start()] + bad_pos + qde[first.end():second.start()] + bad_ref
+                + qde[second.end():])
+
+    project = tmp_path / "broken.qdpx"
+    _rewrite_qde(exported[False].path, project, edit)
+    result = import_qdpx(load_config(CONFIG), project)
+    messages = {p.code: p.message for p in result.problems}
+    assert "coding(s) refer to code GUID deadbeef-0000-0000-0000-000000000000, which is " \
+           "not in the project's codebook" in messages["T745"]
+    assert messages["T745"].startswith("1 coding(s)")
+    assert "startPosition 'abc' is not an integer" in messages["T723"]
+    assert "-1" not in messages["T723"]
+    assert result.counts["unmapped"] == 1 and result.counts["unmatched"] == 1

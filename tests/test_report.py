@@ -460,3 +460,42 @@ def test_report_chromium_check_catches_console_errors(tmp_path):
     dom, console, _ = render(bad, tmp_path, "dom")
     assert 'id="heatmap"' in dom
     assert len(console) == 1 and "Content Security Policy" in console[0]
+
+
+def test_report_rebuilt_from_a_run_folder_follows_its_privacy_setting(bundled_run, tmp_path):
+    import re
+    import shutil
+
+    from themepipe.report import write_reports
+
+    folder = tmp_path / "run"
+    shutil.copytree(Path(bundled_run.out).resolve(), folder)
+    (folder / "report.html").unlink()
+    write_reports(folder, xlsx=False)  # default: the run's own privacy.redact (on)
+    page = (folder / "report.html").read_text(encoding="utf-8").lower()
+    informants = pd.read_csv(folder / "informants.csv", dtype=str, keep_default_na=False)
+    # full names, and the short forms the transcripts use ("Pak Bagyo" for Subagyo)
+    labels = informants["speaker_label"].str.replace(r"\(.*?\)", " ", regex=True)
+    not_names = {"pak", "bu", "bapak", "ibu", "mas", "mbak", "mbah", "narasumber",
+                 "informan", "responden"}
+    words = {w.lower() for text in [*informants["name"], *labels]
+             for w in re.findall(r"\w+", text) if len(w) >= 3} - not_names
+
+    def leaked(page: str) -> list[str]:
+        return sorted(w for w in words if re.search(rf"\b{re.escape(w)}\b", page))
+
+    assert leaked(page) == []
+    write_reports(folder, xlsx=False, redact=None)  # the check can fail: terms hold names
+    assert leaked((folder / "report.html").read_text(encoding="utf-8").lower()) != []
+
+
+def test_report_xlsx_dates_are_the_run_start(tmp_path):
+    written = write_reports(make_run(tmp_path / "a"), html=False, card=CARD,
+                            theme_labels=LABELS)
+    with zipfile.ZipFile(written[0]) as archive:
+        core = archive.read("docProps/core.xml").decode("utf-8")
+        dates = {info.date_time for info in archive.infolist()}
+    stamps = re.findall(r"<dcterms:(created|modified)[^>]*>([^<]*)<", core)
+    assert sorted(stamps) == [("created", "2026-03-04T05:06:07Z"),
+                              ("modified", "2026-03-04T05:06:07Z")]
+    assert len(dates) == 1  # one fixed date for every zip member, not the clock

@@ -592,3 +592,27 @@ def test_speakers_random_text_gives_bounded_stripped_turns(lines, known, separat
         previous_end = turn.end_char
     assert all(problem.line >= 1 and "\n" not in problem.message
                for problem in parsed.problems)
+
+
+def test_speakers_key_value_header_ends_at_first_turn_without_blank_line():
+    text = "Informan: Bu Sri\nKelompok: anggota_kajigelem\nPeneliti: Selamat pagi, Bu.\n" \
+           "Bu Sri: Pagi, Mas.\n"
+    for known in (["Peneliti", "Bu Sri"], None):
+        parsed = parse_transcript(text, header_keys=["Informan", "Kelompok"],
+                                  known_labels=known)
+        assert parsed.metadata == {"Informan": "Bu Sri", "Kelompok": "anggota_kajigelem"}
+        assert parsed.body_start == text.index("Peneliti:")
+        assert parsed.problems == []
+        assert _summary(text, parsed) == [("Peneliti", ("Peneliti",), "Selamat pagi, Bu."),
+                                          ("Bu Sri", ("Bu Sri",), "Pagi, Mas.")]
+
+
+def test_speakers_text_before_first_label_does_not_suggest_a_configured_header_key():
+    text = "Informan: Bu Sri\nInforman: Bu Suparmi\n\nP: Monggo.\nI: Nggih.\n"
+    parsed = parse_transcript(text, header_keys=["Informan"], known_labels=["P", "I"])
+    assert parsed.metadata == {}
+    [problem] = [p for p in parsed.problems if p.kind == "text_before_first_label"]
+    assert problem.suggestion is None
+    assert "add 'Informan' to corpus.header_keys" not in problem.message
+    assert "'Informan' is in corpus.header_keys" in problem.message
+    assert not any("header_keys" in (p.suggestion or "") for p in parsed.problems)

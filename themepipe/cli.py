@@ -61,7 +61,9 @@ class ConsoleReporter:
                            f"[dim]({seconds:.1f} s)[/]")
 
     def close(self) -> None:
-        self.progress.stop()
+        # stopping a bar that never started prints an empty line before the error
+        if self.progress.live.is_started:
+            self.progress.stop()
 
 
 def _fail(error: Exception) -> None:
@@ -215,6 +217,9 @@ def evaluate(
         _fail(error)
     _print_problems(result["problems"])
     metrics = result["metrics"]
+    for note in dict.fromkeys(note for model in ("themepipe", "keyword_baseline")
+                              for note in metrics[model].get("notes", [])):
+        err_console.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
     fmt = (lambda v: "" if v is None else f"{v:.3f}")  # JSON-ready: undefined is None
     for model, title in (("themepipe", "themepipe classifier"),
                          ("keyword_baseline", "seed-word keyword baseline")):
@@ -323,9 +328,10 @@ def compare(
     from .compare import compare_run_folder, run_compare_by, write_comparison
 
     written, problems = [], []
-    try:
-        for attribute in by or run_compare_by(run_dir):
-            comparison = compare_run_folder(run_dir, attribute)
+    try:  # compute every comparison first: a bad --by leaves nothing written
+        comparisons = [compare_run_folder(run_dir, attribute)
+                       for attribute in dict.fromkeys(by or run_compare_by(run_dir))]
+        for comparison in comparisons:
             written.append(write_comparison(run_dir, comparison))
             problems += comparison.problems
     except Exception as error:  # noqa: BLE001 - _fail prints one line
@@ -403,8 +409,10 @@ def export_qdpx(
     Example: themepipe export-qdpx runs/kajigelem -o kajigelem.qdpx
     """
     from .qdpx import export_qdpx as export
+    from .qdpx.export import check_target
 
     try:
+        check_target(out, run_dir)  # never over a run's link, folder or versions
         summary = export(run_dir, out, redact=redact)
     except Exception as error:  # noqa: BLE001 - _fail prints one line
         _fail(error)
@@ -439,13 +447,13 @@ def import_qdpx(
     from collections import Counter
 
     from .qdpx import import_qdpx as run_import
-    from .runfolder import write_csv
+    from .qdpx.importer import write_codes
 
     try:
         cfg = _load(config, set_)
         result = run_import(cfg, project, include_machine=include_machine,
                             config_path=config)
-        write_csv(result.codes, out)
+        write_codes(result.codes, out)
     except Exception as error:  # noqa: BLE001 - _fail prints one line
         _fail(error)
     kinds = Counter(source["text"] for source in result.sources)

@@ -30,22 +30,24 @@ def merge_codes(tables: Sequence[pd.DataFrame],
     ----------
     tables : sequence of pandas.DataFrame
         From :func:`themepipe.ingest.load_codes` (``transcript, turn_index, themes,
-        coder`` and optionally ``line``).
+        coder`` and optionally ``line`` and ``file``).
 
     Returns
     -------
     pandas.DataFrame
-        ``transcript, turn_index, themes, coder, n_coders, line``; ``coder`` lists the
-        coders of the turn joined by ``;``; ``themes`` follows the conflict rule above,
+        ``transcript, turn_index, themes, coder, n_coders, line, file``; ``coder`` lists
+        the coders of the turn joined by ``;``; ``line`` and ``file`` locate one of its
+        rows (``0`` and ``""`` when unknown); ``themes`` follows the conflict rule above,
         in the first table's order of theme ids.
     """
     frames = [t for t in tables if t is not None and not t.empty]
     if not frames:
         return pd.DataFrame(columns=["transcript", "turn_index", "themes", "coder",
-                                     "n_coders", "line"])
+                                     "n_coders", "line", "file"])
     codes = pd.concat(frames, ignore_index=True)
     # Tables without line numbers (a segment table's themes column) next to codes files.
     codes["line"] = codes["line"].fillna(0) if "line" in codes.columns else 0
+    codes["file"] = codes["file"].fillna("") if "file" in codes.columns else ""
     rows = []
     for (transcript, turn), group in codes.groupby(["transcript", "turn_index"], sort=False):
         group = group.drop_duplicates("coder", keep="last")
@@ -59,9 +61,10 @@ def merge_codes(tables: Sequence[pd.DataFrame],
             t for cell in group["themes"] for t in cell.split(";")]
         kept = [t for t in dict.fromkeys(order) if t in votes and 2 * votes[t] >= n]
         rows.append((transcript, int(turn), ";".join(kept) if kept else NO_THEME,
-                     ";".join(group["coder"]), n, int(group["line"].iloc[0])))
+                     ";".join(group["coder"]), n, int(group["line"].iloc[0]),
+                     str(group["file"].iloc[0])))
     return pd.DataFrame(rows, columns=["transcript", "turn_index", "themes", "coder",
-                                       "n_coders", "line"])
+                                       "n_coders", "line", "file"])
 
 
 def coder_agreement(tables: Sequence[pd.DataFrame], themes: Sequence[str],

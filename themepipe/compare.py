@@ -219,11 +219,12 @@ def theme_distribution(segments: pd.DataFrame, themes: Sequence[str], by: str = 
     -------
     pandas.DataFrame
         Columns :data:`DISTRIBUTION_COLUMNS` (``by`` renamed to ``group``): counts of
-        informants and segments, ``share_segments`` in [0, 1] with its 95% percentile
+        informants and segments, ``share_segments`` in [0, 1] with its 95% (expanded) percentile
         bootstrap interval ``ci_low``/``ci_high`` (informants resampled within the
         group; empty for groups of fewer than 2 informants), ``share_codings`` in [0, 1]
         summing to 1 over a group's themes, ``mean_probability`` (mean ``p_<theme>``
-        over the group's informant segments; empty when no model ran) and ``source``
+        over the group's informant segments that have one — a segment with no content
+        words gets no probability; empty when no model ran) and ``source``
         (``gold``, ``model`` or ``gold+model``: where the group's segment themes came
         from).
     """
@@ -261,7 +262,8 @@ def theme_distribution(segments: pd.DataFrame, themes: Sequence[str], by: str = 
                 "share_segments": with_theme.mean() if n_segments else np.nan,
                 "ci_low": ci_low[j], "ci_high": ci_high[j],
                 "share_codings": codings[j] / total_codings if total_codings else np.nan,
-                "mean_probability": p.mean() if np.isfinite(p).any() else np.nan,
+                "mean_probability": (float(np.nanmean(p)) if np.isfinite(p).any()
+                                     else np.nan),
                 "source": src,
             })
     return pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS)
@@ -689,10 +691,12 @@ def compare_run_folder(run_dir: Path, by: str) -> Comparison:
     Raises
     ------
     StageError
-        Not a run folder (T603), unknown attribute (T601), inconsistent values (T602).
+        Not a run folder (T603), unknown attribute (T601), inconsistent values (T602),
+        no informant has a value for ``by`` (T607). A single value gives a warning (T608).
     """
     from .config import CompareConfig
 
+    _check_folder_name(by)
     segments, informants, manifest = read_run_folder(run_dir)
     path = str(Path(run_dir) / "informants.csv")
     values = attribute_of_informants(informants, by, path)
@@ -711,6 +715,14 @@ def compare_run_folder(run_dir: Path, by: str) -> Comparison:
                                 f"{', ...' if len(missing) > 5 else ''}); they are left out "
                                 f"of the comparison. Fill in the {by} column", "warning"))
         segments = segments[~is_informant | (segments[column] != "")]
+    present = sorted(set(segments.loc[segments["role"] == "informant", column]))
+    if not present:
+        raise StageError("T607", f"no informant has a value for '{by}'; choose another "
+                         "attribute or fill in the column", path=path)
+    if len(present) == 1:
+        problems.append(Problem(path, None, "T608", f"every informant with a {by} has the "
+                                f"same value '{present[0]}'; nothing can be compared. "
+                                "Choose an attribute with at least two values", "warning"))
     groups = config.get("groups") if by == "group" else None
     redact = config.get("privacy", {}).get("redact", True)
     comparison = compare_groups(segments, manifest["themes"], column, groups, cfg.bootstrap,
@@ -718,6 +730,12 @@ def compare_run_folder(run_dir: Path, by: str) -> Comparison:
                                 _redactor(informants, redact), path, attribute=by)
     comparison.problems[:0] = problems
     return comparison
+
+
+def _check_folder_name(by: str) -> None:
+    if not by or any(c in by for c in "/\\\0") or by in (".", ".."):
+        raise StageError("T606", f"attribute '{by}' cannot name a folder "
+                         "compare-<attribute>; rename the column in informants.csv")
 
 
 def write_comparison(run_dir: Path, comparison: Comparison) -> Path:
@@ -739,10 +757,7 @@ def write_comparison(run_dir: Path, comparison: Comparison) -> Path:
     """
     from .runfolder import RunFolder
 
-    if not comparison.by or any(c in comparison.by for c in "/\\\0") or \
-            comparison.by in (".", ".."):
-        raise StageError("T606", f"attribute '{comparison.by}' cannot name a folder "
-                         "compare-<attribute>; rename the column in informants.csv")
+    _check_folder_name(comparison.by)
     target = Path(run_dir).resolve() / f"compare-{comparison.by}"
     with RunFolder(target, keep=1) as folder:
         for name in COMPARISON_FILES:

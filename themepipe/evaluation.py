@@ -220,8 +220,10 @@ def grouped_folds(Y, groups, n_splits: int = 5,
     notes = []
     used = min(int(n_splits), n_groups)
     if used < n_splits:
-        notes.append(f"n_splits reduced from {n_splits} to {used}: only {n_groups} "
-                     "informants (groups) have coded segments")
+        notes.append(f"cross-validation folds (classifier.cv_folds) reduced from "
+                     f"{n_splits} to {used}: folds are grouped by informant and only "
+                     f"{n_groups} informants have coded segments (a fold needs at least "
+                     "one informant)")
     # Groups are relabelled to their first-appearance order so the folds do not depend
     # on how the ids sort.
     group_codes = pd.factorize(groups)[0]

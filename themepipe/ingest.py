@@ -422,8 +422,9 @@ def load_codes(path: Path, codebook: Codebook) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``transcript, turn_index (int), themes`` (``;``-joined ids in codebook
-        order, ``none`` for coded with no theme) and ``coder``; rows with an empty
-        themes cell are uncoded and dropped.
+        order, ``none`` for coded with no theme), ``coder``, ``line`` (the row's line in
+        the file) and ``file`` (``path``, so later problems name the right file); rows
+        with an empty themes cell are uncoded and dropped.
 
     Raises
     ------
@@ -451,6 +452,7 @@ def load_codes(path: Path, codebook: Codebook) -> pd.DataFrame:
         rows.append((row.transcript, int(row.turn_index),
                      ";".join(themes) if themes else NO_THEME, row.coder or Path(path).stem, i + 2))
     codes = pd.DataFrame(rows, columns=["transcript", "turn_index", "themes", "coder", "line"])
+    codes["file"] = str(path)
     dup = codes.duplicated(["transcript", "turn_index", "coder"])
     if dup.any():
         first = codes[dup].iloc[0]

@@ -314,6 +314,11 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             cache.save("ingest", key, corpus_entry(corpus, codes, problems))
         else:
             corpus, codes, problems = corpus_from_entry(hit)
+        if config.privacy.redact:  # ids are shown as they are in shared outputs
+            from .privacy import informant_id_problems
+
+            problems += informant_id_problems(corpus.informants,
+                                              str(config.corpus.informants or "informants"))
         counts.update(transcripts=len(corpus.turns["transcript"].unique()),
                       turns=len(corpus.turns),
                       informants=int(corpus.turns.loc[corpus.turns["role"] == "informant",
@@ -407,9 +412,11 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
 
     with timer.stage("compare") as st:
         from .compare import Comparison
+        from .privacy import RULES_VERSION  # quotes.csv is redacted in this stage
 
         key = None if key is None else stage_key("compare", key, section_digest(config.compare),
-                                                 config.groups, section_digest(config.privacy))
+                                                 config.groups, section_digest(config.privacy),
+                                                 RULES_VERSION)
         hit = cache.load("compare", key)
         if hit is None:
             comparison = compare_run_segments(config, segments, themes, corpus.informants)

@@ -41,7 +41,9 @@ def select_quotes(segments: pd.DataFrame, themes: Sequence[str], by: str = "grou
     per_cell : int
         Quotes per group x theme at most.
     redact : callable, optional
-        Applied to each quote's text (e.g. :meth:`themepipe.privacy.Pseudonymiser.redact`);
+        Applied to each quote's text and to the columns that can carry names: ``group``
+        (an attribute value), ``segment_id`` and ``transcript`` (file names such as
+        ``t3 Pak Budi.txt``), e.g. :meth:`themepipe.privacy.Pseudonymiser.redact`;
         offsets stay those of the original source.
 
     Returns
@@ -50,6 +52,9 @@ def select_quotes(segments: pd.DataFrame, themes: Sequence[str], by: str = "grou
         Columns :data:`QUOTE_COLUMNS`; ``rank`` 1..``per_cell``; ``source`` ``gold`` or
         ``model``; ``probability`` the model's ``p_<theme>`` (NaN when no model ran).
     """
+    def shown(value):
+        return redact(value) if redact is not None and isinstance(value, str) else value
+
     informant = informant_segments(segments, by)
     labels, source = final_themes(informant)
     matrix = theme_matrix(list(labels), themes)
@@ -72,14 +77,14 @@ def select_quotes(segments: pd.DataFrame, themes: Sequence[str], by: str = "grou
                                 ~is_gold[candidates]))
             for rank, k in enumerate(candidates[order][:per_cell], start=1):
                 row = informant.iloc[k]
-                text = str(row["text"])
                 rows.append({
-                    "group": group, "theme": theme, "rank": rank,
-                    "segment_id": row["segment_id"], "informant_id": row["informant_id"],
-                    "transcript": row["transcript"], "start_char": int(row["start_char"]),
-                    "end_char": int(row["end_char"]),
+                    "group": shown(group), "theme": theme, "rank": rank,
+                    "segment_id": shown(row["segment_id"]),
+                    "informant_id": row["informant_id"],
+                    "transcript": shown(row["transcript"]),
+                    "start_char": int(row["start_char"]), "end_char": int(row["end_char"]),
                     "source": "gold" if is_gold[k] else "model",
                     "probability": probability[k],
-                    "text": redact(text) if redact is not None else text,
+                    "text": shown(str(row["text"])),
                 })
     return pd.DataFrame(rows, columns=QUOTE_COLUMNS)

@@ -89,7 +89,8 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
         From :func:`themepipe.ingest.load_codes`, one row per (transcript, turn_index);
         when several coders coded a turn, pass the merged codes.
     codes_path : str
-        Shown in problems.
+        Shown in problems about rows without a ``file`` column value (codes from
+        :func:`themepipe.ingest.load_codes` name their own file).
     strict : bool
         Raise on a code that points at no informant turn instead of skipping the code
         and reporting it.
@@ -119,8 +120,9 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
     lookup = {}
     for row in codes.itertuples(index=False):
         line = int(getattr(row, "line", 0)) or None
+        where = str(getattr(row, "file", "") or codes_path)
         if row.transcript not in present:
-            problems.append(Problem(codes_path, line, "T216", f"codes for transcript "
+            problems.append(Problem(where, line, "T216", f"codes for transcript "
                                     f"'{row.transcript}', which was not ingested; "
                                     "fix the name or see the problems with that file",
                                     "warning"))
@@ -132,11 +134,11 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
             error = InformantError("T214", f"code for turn {row.turn_index} of "
                                    f"'{row.transcript}', which has turns 0-{n - 1} only; "
                                    "turn_index counts every turn from 0 (code ignored)",
-                                   path=codes_path, line=line)
+                                   path=where, line=line)
         elif turns[key] != "informant":
             error = InformantError("T215", f"code for turn {row.turn_index} of "
                                    f"'{row.transcript}', an interviewer turn; only informant "
-                                   "turns are coded (code ignored)", path=codes_path,
+                                   "turns are coded (code ignored)", path=where,
                                    line=line)
         if error is not None:
             if strict:

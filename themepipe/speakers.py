@@ -14,7 +14,8 @@ At the very top of the file:
 - TOML front matter between ``+++`` lines, as static-site generators write it, read with
   ``tomllib`` (Python 3.11+) or a minimal ``key = "value"`` reader on Python 3.10;
 - ``Key: value`` lines whose keys are in ``header_keys`` (``corpus.header_keys``, any
-  case), ending at a blank line; blank lines may precede them.
+  case), ending at a blank line or at the first line that starts with a speaker label
+  (the first turn may follow the header directly); blank lines may precede them.
 
 Front matter opens on the first line (as static-site generators require; a later
 ``---`` is a markdown rule).
@@ -259,6 +260,7 @@ class _Header:
     body_start: int
     single_key: str | None = None  # key of a one-line ``Key: value`` header
     problems: list[LabelProblem] = field(default_factory=list)
+    ended_by_label: bool = False  # the block ended at a speaker label, not a blank line
 
 
 @functools.lru_cache(maxsize=65536)
@@ -343,6 +345,8 @@ def parse_transcript(text: str, header_keys: Iterable[str] = DEFAULT_HEADER_KEYS
     parsed = _parse_body(text, header, keys, known, matcher)
     if header.single_key is not None and label_key(header.single_key) in {
             label_key(alias) for turn in parsed.turns for alias in turn.aliases}:
+        if header.ended_by_label:  # 'Informan: ...' right before 'Peneliti: ...': a turn
+            return _parse_body(text, _Header({}, 0), keys, known, matcher)
         line = text.count("\n", 0, _first_nonblank(text, 0)) + 1
         problem = LabelProblem(
             line, "ambiguous_header",
@@ -536,16 +540,19 @@ def _to_text(value, depth: int = 0) -> str:
 
 def _read_key_value_header(text: str, start: int, header_keys: list[str],
                            label_keys: frozenset[str]) -> _Header:
-    """Read ``Key: value`` lines from ``start`` up to a blank line.
+    """Read ``Key: value`` lines from ``start`` up to a blank line or a speaker label.
 
-    They are a header when every key is in ``header_keys``.  When the block starts with
-    a header key but has other keys that are not labels either (``Durasi: 40 menit``),
-    it is read as text and reported, so the researcher can add the keys.
+    They are a header when every key is in ``header_keys``; the block also ends, without
+    a blank line, at a line starting with a speaker label (a key in ``label_keys``).
+    When the block starts with a header key but has other keys that are not labels
+    either (``Durasi: 40 menit``), it is read as text and reported, so the researcher
+    can add the keys.
     """
     canonical = {label_key(key): key for key in header_keys}
     metadata: dict[str, str] = {}
     others: list[str] = []
     pos = start
+    ended_by_label = False
     for _ in range(_MAX_HEADER_LINES):
         end = _line_end(text, pos)
         head = text[pos:min(end, pos + _HEAD_CHARS)]
@@ -557,8 +564,11 @@ def _read_key_value_header(text: str, start: int, header_keys: list[str],
         raw_key = " ".join(_clean_label(match.group("key")).split())
         key = canonical.get(label_key(raw_key))
         if key is None:
-            if not metadata or label_key(raw_key) in label_keys:
+            if not metadata:
                 return _Header({}, 0)
+            if label_key(raw_key) in label_keys and not others:
+                ended_by_label = True  # the first turn follows the header directly
+                break
             others.append(raw_key)
         elif key in metadata:
             return _Header({}, 0)
@@ -583,7 +593,8 @@ def _read_key_value_header(text: str, start: int, header_keys: list[str],
     if not metadata:
         return _Header({}, 0)
     single = next(iter(metadata)) if len(metadata) == 1 else None
-    return _Header(metadata, min(pos, len(text)), single_key=single)
+    return _Header(metadata, min(pos, len(text)), single_key=single,
+                   ended_by_label=ended_by_label)
 
 
 # ---------------------------------------------------------------------------- labels
@@ -1043,10 +1054,15 @@ def _text_before_first_label(text: str, body_start: int, chosen: list[_Candidate
     key_value = _KV_RE.match(head)
     suggestion = None
     fix = "start it with a speaker label or delete it"
+    configured = {label_key(k) for k in header_keys}
     if key_value is not None and len(key_value.group("key").split()) <= 3:
         key = key_value.group("key").strip()
-        suggestion = f"add '{key}' to corpus.header_keys"
-        fix = f"if it is a header, {suggestion}"
+        if label_key(_clean_label(key)) in configured:
+            fix = (f"'{key}' is in corpus.header_keys, but header lines must come first "
+                   "in the file, before any turn; move it up or delete it")
+        else:
+            suggestion = f"add '{key}' to corpus.header_keys"
+            fix = f"if it is a header, {suggestion}"
     where = "no speaker label was found" if not chosen else (
         f"before the first speaker label (line {chosen[0].line})")
     return [LabelProblem(

@@ -328,6 +328,52 @@ def _prob(row: dict, theme: str) -> float:
     return number if not math.isnan(number) else float("nan")
 
 
+def check_target(out: Path, run_dir: str | Path | None = None,
+                 example: str = "project.qdpx") -> None:
+    """Refuse an output path that is not a plain file outside run folders.
+
+    Writing there would replace a run's link, a folder or a file inside a versioned run.
+
+    Parameters
+    ----------
+    out : Path
+        The file to write.
+    run_dir : str or Path, optional
+        The run folder being exported; given, ``out`` must also lie outside it, outside
+        any versioned run (``.<name>.runs``) and outside any folder with a manifest
+        (the CLI's check; ``themepipe run`` itself writes ``project.qdpx`` in its
+        staging folder).
+    example : str
+        A file name to suggest in messages.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a symlink (T740), an existing folder (T741), the run folder or inside a
+        run folder or its versions (T742), or exists and is not a regular file (T743).
+    """
+    out = Path(out)
+    if out.is_symlink():
+        raise OutputError("T740", "is a link (a run folder's link?); give the path of a new "
+                          f"file, e.g. {example}", path=out)
+    if out.is_dir():
+        raise OutputError("T741", "is a folder; give the path of a file outside run "
+                          f"folders, e.g. {example}", path=out)
+    if out.exists() and not out.is_file():
+        raise OutputError("T743", "exists and is not a regular file; give the path of a "
+                          f"file, e.g. {example}", path=out)
+    if run_dir is None:
+        return
+    parent = out.absolute().parent.resolve()
+    inside_run = ((Path(run_dir) / "manifest.json").is_file()
+                  and parent.is_relative_to(Path(run_dir).resolve()))
+    in_versions = any(p.name.startswith(".") and p.name.endswith(".runs")
+                      for p in (parent, *parent.parents))
+    if inside_run or in_versions or (parent / "manifest.json").is_file():
+        raise OutputError("T742", "is inside a run folder, which only 'themepipe run' "
+                          f"writes; give a path outside it, e.g. {example}", path=out)
+
+
 def export_qdpx(run_dir: str | Path, out: str | Path, redact: bool | None = None,
                 ) -> ExportSummary:
     """Write a run folder as a REFI-QDA project (``.qdpx``).
@@ -349,10 +395,13 @@ def export_qdpx(run_dir: str | Path, out: str | Path, redact: bool | None = None
     Raises
     ------
     OutputError
-        Not a complete run folder (T710) or the file cannot be written (T711).
+        Not a complete run folder (T710), the file cannot be written (T711), or ``out``
+        is a link, a folder or not a regular file (T740, T741, T743; see
+        :func:`check_target`).
     """
-    qde, sources, summary = build_project(run_dir, redact)
     out = Path(out)
+    check_target(out)
+    qde, sources, summary = build_project(run_dir, redact)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         write_package(partial, qde, sources)

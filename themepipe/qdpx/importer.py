@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..codebook import NO_THEME, Codebook, load_codebook
 from ..config import Config
-from ..errors import ConfigError, InputError, Problem
+from ..errors import ConfigError, InputError, OutputError, Problem
 from ..privacy import Pseudonymiser, RedactedText
 from .archive import decode_source, open_package
 from .project import (
@@ -94,6 +94,7 @@ class _Coding:
     code: str
     user: str
     selection: str
+    bad: str = ""  # why the positions cannot be read, e.g. "startPosition 'x' is ..."
 
 
 def _code_map(config: Config, codebook: Codebook, config_path) -> dict[str, str]:
@@ -285,6 +286,7 @@ class _Importer:
         self.sources: list[dict] = []
         self.rows: list[tuple[str, int, str, str]] = []
         self.unmapped: dict[str, int] = {}
+        self.missing: dict[str, int] = {}
         self.counts = {"codings": 0, "machine_skipped": 0, "imported": 0, "unmatched": 0,
                        "unmapped": 0}
 
@@ -357,6 +359,11 @@ class _Importer:
             self.counts["codings"] += 1
             self.counts["machine_skipped"] += 1
             return
+        if coding.code not in self.codes:  # a CodeRef to no code of the CodeBook
+            self.counts["codings"] += 1
+            self.counts["unmapped"] += 1
+            self.missing[coding.code] = self.missing.get(coding.code, 0) + 1
+            return
         if not theme:  # None: maps to nothing (reported once per code); "": ignored
             self.counts["codings"] += 1
             self.counts["unmapped"] += 1
@@ -365,6 +372,10 @@ class _Importer:
             return
         what = (f"selection {coding.start}-{coding.end} in source '{name}' (code "
                 f"'{code_name}', user '{user}')")
+        if coding.bad:
+            self.skip("T723", f"a selection in source '{name}' (code '{code_name}', user "
+                      f"'{user}'): {coding.bad}; not imported. Recode it in the QDA program")
+            return
         span = _map_span(coding, table)
         if span is None:
             self.skip("T723", f"{what} is empty or lies outside the source's text; not "
@@ -381,6 +392,11 @@ class _Importer:
         self.rows.extend((transcript, turn, theme, user) for turn in hits)
 
     def report_unmapped(self) -> None:
+        for code_guid, n in sorted(self.missing.items()):
+            self.problems.append(Problem(self.where, None, "T745", f"{n} coding(s) refer to "
+                                         f"code GUID {code_guid or '(none)'}, which is not "
+                                         "in the project's codebook; not imported. Fix the "
+                                         "project in the QDA program", "skipped"))
         for code_name, n in sorted(self.unmapped.items()):
             self.problems.append(Problem(self.where, None, "T722", f"code '{code_name}' ({n} "
                                          "codings) maps to no theme; add it to "
@@ -405,17 +421,23 @@ def _source_text(source: ET.Element, package) -> tuple[str | None, list[str]]:
 def _codings(source: ET.Element) -> list[_Coding]:
     found = []
     for selection in children(source, "PlainTextSelection"):
-        try:
-            start = int(selection.get("startPosition", ""))
-            end = int(selection.get("endPosition", ""))
-        except ValueError:
-            start, end = -1, -1
+        positions, bad = [], []
+        for attribute in ("startPosition", "endPosition"):
+            raw = selection.get(attribute)
+            try:
+                positions.append(int(raw or ""))
+            except ValueError:
+                positions.append(-1)
+                bad.append(f"{attribute} '{raw}' is not an integer" if raw is not None
+                           else f"{attribute} is missing")
+        start, end = positions
         for coding in children(selection, "Coding"):
             ref = child(coding, "CodeRef")
             user = coding.get("creatingUser") or selection.get("creatingUser")
             found.append(_Coding(start, end, norm_guid(ref.get("targetGUID") if ref is not
                                                        None else ""),
-                                 norm_guid(user), norm_guid(selection.get("guid"))))
+                                 norm_guid(user), norm_guid(selection.get("guid")),
+                                 " and ".join(bad)))
     return found
 
 
@@ -475,4 +497,40 @@ def _codes_table(rows, codebook: Codebook, where: str) -> tuple[pd.DataFrame, li
     return pd.DataFrame(out, columns=CODES_COLUMNS), problems
 
 
-__all__ = ["ImportResult", "import_qdpx"]
+def write_codes(codes: pd.DataFrame, out: str | Path) -> None:
+    """Write the imported codes table atomically (temporary file, then ``os.replace``).
+
+    Parameters
+    ----------
+    codes : pandas.DataFrame
+        :attr:`ImportResult.codes`.
+    out : str or Path
+        The CSV to write; replaced if it is a regular file.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a link (T740), a folder (T741), not a regular file (T743) or cannot
+        be written (T744).
+    """
+    import os
+
+    from ..runfolder import write_csv
+    from .export import check_target
+
+    out = Path(out)
+    check_target(out, example="codes_nvivo.csv")
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        write_csv(codes, partial)
+        os.replace(partial, out)
+    except OSError as exc:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError("T744", f"cannot write the codes table ({exc.strerror or exc}); "
+                          "choose a writable -o path", path=out) from None
+
+
+__all__ = ["ImportResult", "import_qdpx", "write_codes"]

@@ -24,8 +24,13 @@ __all__ = ["SCHEMA", "ReportTables", "build_html", "load_report_tables", "write_
            "write_xlsx"]
 
 
+#: ``write_reports(redact=RUN_SETTING)`` follows the run's own ``privacy.redact``.
+RUN_SETTING = "run"
+
+
 def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
-                  redact: Callable[[str], str] | None = None, card: dict | None = None,
+                  redact: Callable[[str], str] | str | None = RUN_SETTING,
+                  card: dict | None = None,
                   theme_labels: dict[str, str] | None = None) -> list[Path]:
     """Write ``report.html`` and/or ``report.xlsx`` into a run folder from its tables.
 
@@ -35,9 +40,11 @@ def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
         The run folder (during ``themepipe run``, the staged one).
     html, xlsx : bool
         Which reports to write (``report.html``, ``report.xlsx``).
-    redact : callable, optional
+    redact : callable, "run" or None, default "run"
         Pseudonymiser for text that was not pseudonymised upstream (topic terms,
-        transcript names); pass ``Pseudonymiser.redact`` when ``privacy.redact`` is on.
+        transcript names). ``"run"`` (the default) follows the run's ``privacy.redact``
+        from its manifest, with names from the run's informants copy; None writes the
+        terms as they are.
     card : dict, optional
         The classifier's model card (default: read from the manifest's model path).
     theme_labels : dict, optional
@@ -58,6 +65,14 @@ def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
     if not (html or xlsx):
         return []
     tables = load_report_tables(run_dir, card=card, theme_labels=theme_labels)
+    if isinstance(redact, str):
+        redact = _run_redactor(run_dir)
+    if redact is not None:  # group values are informant attribute values: may hold names
+        for frame in tables.tables.values():
+            for column in ("group", "group_a", "group_b"):
+                if column in frame:
+                    frame[column] = [redact(v) if isinstance(v, str) else v
+                                     for v in frame[column]]
     page = build_html(tables, redact) if html else None
     written = []
     # Each file is written beside its target and renamed over it, so a reader of a
@@ -69,6 +84,24 @@ def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
         written.append(_replace(run_dir / "report.xlsx",
                                 lambda path: write_xlsx(tables, path, redact)))
     return written
+
+
+def _run_redactor(run_dir: Path) -> Callable[[str], str] | None:
+    """The run's own pseudonymiser, or None when its ``privacy.redact`` was off."""
+    import json
+
+    import pandas as pd
+
+    from ..privacy import Pseudonymiser
+
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    if not manifest.get("config", {}).get("privacy", {}).get("redact", True):
+        return None
+    informants = run_dir / "informants.csv"
+    if not informants.is_file():
+        return None
+    frame = pd.read_csv(informants, dtype=str, keep_default_na=False)
+    return Pseudonymiser.from_informants(frame).redact
 
 
 def _replace(target: Path, write: Callable[[Path], object]) -> Path:
