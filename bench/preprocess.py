@@ -24,7 +24,7 @@ All rates divide the same number: the tokens of spaCy's bare tokenizer.
 
 Usage::
 
-    /work/venv/bin/python bench/preprocess.py [--repeat 10] [--runs 3] [--config CONFIG]
+    python bench/preprocess.py [--repeat 10] [--runs 3] [--config CONFIG]
 """
 
 from __future__ import annotations

@@ -78,7 +78,11 @@ def _tables() -> dict[str, pd.DataFrame]:
          "gold", 0.4, "Ndak ada modal."),
         ("perangkat", "pasar", 1, "c.txt:2", "inf09", "c.txt", 3, 33, "model", 0.7,
          "Pasarnya jauh sekali.")], columns=SCHEMA["quotes"])
-    return {"theme_distribution": dist, "group_comparison": comparison,
+    per_informant = pd.DataFrame([(f"inf0{i}", g, t, 5, i % 3, (i % 3) / 5)
+                                  for i, g in enumerate(GROUPS) for t in THEMES],
+                                 columns=SCHEMA["informant_themes"])
+    return {"theme_distribution": dist, "informant_themes": per_informant,
+            "group_comparison": comparison,
             "group_pairs": pairs, "group_distances": distances, "coding_table": coding,
             "coding_test": test, "topics": topics, "topic_prevalence": prevalence,
             "quotes": quotes}
@@ -277,8 +281,8 @@ def test_report_missing_optional_tables_are_stated(tmp_path):
         assert f"This run folder has no <code>{name}</code>" in page
     assert "group_pairs.csv is missing, so the direction is not tested" in page
     assert load_workbook(written[1]).sheetnames == [
-        "summary", "theme_distribution", "group_comparison", "group_distances",
-        "coding_table"]
+        "summary", "theme_distribution", "informant_themes", "group_comparison",
+        "group_distances", "coding_table"]
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMA))

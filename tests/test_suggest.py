@@ -150,3 +150,20 @@ def test_suggest_refuses_n_below_one():
     config = load_config(MINI / "config.yaml")
     with pytest.raises(StageError, match="T455"):
         suggest(config, n=0)
+
+
+def test_suggest_identical_second_coder_is_reported_as_a_copy(table_corpus, tmp_path):
+    """The same codes under another coder name (a QDA round trip) inflate alpha: T458."""
+    from themepipe.classify_stage import training_set
+
+    folder, truth, hidden = table_corpus
+    coded = np.flatnonzero(((truth != "") & ~hidden).to_numpy())[:30]
+    pd.DataFrame({"transcript": "segs.csv", "turn_index": coded,
+                  "themes": [truth[i] for i in coded], "coder": "copy"}).to_csv(
+        tmp_path / "copy.csv", index=False)
+    config = load_config(MINI / "config.yaml", overrides(folder))
+    data = training_set(config, [tmp_path / "copy.csv"])
+    assert data.agreement["overall_alpha"] == 1.0
+    copies = [p for p in data.problems if p.code == "T458"]
+    assert len(copies) == 1 and copies[0].action == "warning"
+    assert "every one of 30 shared turns" in copies[0].message

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .codebook import NO_THEME
 from .config import Config, config_to_dict
-from .errors import ConfigError, ModelError, StageError
+from .errors import ConfigError, ModelError, Problem, StageError
 
 
 def model_dir(config: Config) -> Path:
@@ -223,6 +223,12 @@ def training_set(config: Config, extra_codes: list[Path] | None = None,
                                            "turn_index"].astype(int)))
     agreement = coder_agreement(code_tables(config, codebook, extra_codes), themes,
                                 informant_turns)
+    if agreement["overall_alpha"] == 1.0 and agreement["n_turns_shared"] >= 20:
+        problems.append(Problem(
+            None, None, "T458", f"coders {', '.join(agreement['coders'])} agree on every one "
+            f"of {agreement['n_turns_shared']} shared turns (alpha 1.0): the same codes were "
+            "probably given twice, e.g. a project exported with export-qdpx and imported "
+            "back; give each coder's own file to measure agreement", "warning"))
     return TrainingSet(themes, X, Y, groups, pairs, seed_stems(codebook, preprocessor),
                        segments, agreement, problems)
 

@@ -21,12 +21,14 @@ import pandas as pd
 
 from ..errors import StageError
 
-#: Columns of each table, in file order (``/work/dev/briefs/schema.md``).
+#: Columns of each table, in file order (the run-folder table in README.md).
 SCHEMA: dict[str, list[str]] = {
     "theme_distribution": ["group", "theme", "n_informants", "n_informants_with_theme",
                            "n_segments", "n_segments_with_theme", "share_segments",
                            "ci_low", "ci_high", "share_codings", "mean_probability",
                            "source"],
+    "informant_themes": ["informant_id", "group", "theme", "n_segments",
+                         "n_segments_with_theme", "share_segments"],
     "group_comparison": ["theme", "n_informants", "n_groups", "statistic", "p_value",
                          "q_value", "n_permutations"],
     "group_pairs": ["group_a", "group_b", "theme", "mean_share_a", "mean_share_b",
