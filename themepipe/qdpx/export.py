@@ -408,8 +408,8 @@ def export_qdpx(run_dir: str | Path, out: str | Path, redact: bool | None = None
         os.replace(partial, out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise OutputError("T711", f"cannot write the project ({exc.strerror}); choose a "
-                          "writable -o path", path=out) from None
+        raise OutputError("T711", f"cannot write the project ({exc.strerror or exc}); "
+                          "choose a writable -o path", path=out) from None
     return ExportSummary(out, summary.redacted, summary.n_sources, summary.n_cases,
                          summary.n_codes, summary.n_machine_codings, summary.n_gold_codings,
                          summary.notes)
