@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -82,6 +83,18 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(2)
 
 
+@contextmanager
+def _errors_to_exit(reporter: ConsoleReporter | None = None):
+    """Turn any exception raised in the block into one line and exit 2 (:func:`_fail`),
+    first stopping ``reporter``'s progress bar."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - _fail prints one line
+        if reporter is not None:
+            reporter.close()
+        _fail(error)
+
+
 def _load(config: Path, overrides: list[str] | None):
     from .config import load_config
 
@@ -116,14 +129,11 @@ def run(
     from .pipeline import run as run_pipeline
 
     reporter = ConsoleReporter(err_console)
-    try:
+    with _errors_to_exit(reporter):
         cfg = _load(config, set_)
         target = out if out is not None else Path("runs") / config.stem
         result = run_pipeline(cfg, target, config_path=config, strict=strict,
                               reporter=reporter, use_cache=not no_cache)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        reporter.close()
-        _fail(error)
     _print_problems(result.problems)
     out_console.print(f"outputs written to {result.out}", markup=False)
     raise typer.Exit(1 if result.problems else 0)
@@ -144,12 +154,9 @@ def train(
     from .classify_stage import train as train_model
 
     reporter = ConsoleReporter(err_console)
-    try:
+    with _errors_to_exit(reporter):
         cfg = _load(config, set_)
         result = train_model(cfg, codes or [], reporter=reporter)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        reporter.close()
-        _fail(error)
     _print_problems(result["problems"])
     cv = result["card"].cv_metrics
     out_console.print(f"grouped CV macro-F1 {cv['themepipe']['macro_f1']['mean']:.3f} ± "
@@ -205,16 +212,13 @@ def evaluate(
     from .classify_stage import write_evaluation
 
     reporter = ConsoleReporter(err_console)
-    try:
+    with _errors_to_exit(reporter):
         cfg = _load(config, set_)
         target = out if out is not None else Path("runs") / f"{config.stem}-evaluate"
         from .runfolder import check_out
         check_out(target)
         result = evaluate_model(cfg, codes or [], reporter=reporter)
         written = write_evaluation(result, target)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        reporter.close()
-        _fail(error)
     _print_problems(result["problems"])
     metrics = result["metrics"]
     for note in dict.fromkeys(note for model in ("themepipe", "keyword_baseline")
@@ -267,13 +271,10 @@ def suggest(
     from .suggest import write_suggestions
 
     reporter = ConsoleReporter(err_console)
-    try:
+    with _errors_to_exit(reporter):
         cfg = _load(config, set_)
         table, model_info, problems = suggest_turns(cfg, n, codes or [], reporter=reporter)
         written = write_suggestions(table, output)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        reporter.close()
-        _fail(error)
     _print_problems(problems)
     out_console.print(f"{len(table)} turns to code (model {model_info['version']}) written "
                       f"to {written}; fill in 'themes' and run `themepipe train CONFIG "
@@ -296,11 +297,9 @@ def preprocess(
     from .config import PreprocessConfig
     from .preprocess import Preprocessor
 
-    try:
+    with _errors_to_exit():
         section = _load(config, set_).preprocess if config else PreprocessConfig()
         records = Preprocessor.from_config(section).token_records(text)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        _fail(error)
     for record in records:
         if as_json:
             out_console.print(json.dumps(record, ensure_ascii=False), soft_wrap=True,
@@ -328,14 +327,13 @@ def compare(
     from .compare import compare_run_folder, run_compare_by, write_comparison
 
     written, problems = [], []
-    try:  # compute every comparison first: a bad --by leaves nothing written
+    # compute every comparison first: a bad --by leaves nothing written
+    with _errors_to_exit():
         comparisons = [compare_run_folder(run_dir, attribute)
                        for attribute in dict.fromkeys(by or run_compare_by(run_dir))]
         for comparison in comparisons:
             written.append(write_comparison(run_dir, comparison))
             problems += comparison.problems
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        _fail(error)
     _print_problems(problems)
     for folder in written:
         out_console.print(f"comparison written to {folder}", markup=False)
@@ -367,14 +365,11 @@ def topics(
     from .topics.command import parse_k_range, select_topics
 
     reporter = ConsoleReporter(err_console)
-    try:
+    with _errors_to_exit(reporter):
         cfg = _load(config, set_)
         ks = parse_k_range(k)
         target = out if out is not None else Path("runs") / f"{config.stem}-topics"
         result = select_topics(cfg, ks, seeds, target, reporter=reporter)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        reporter.close()
-        _fail(error)
     _print_problems(result.problems)
     table = Table(title=f"{result.n_segments} informant segments, {seeds} random states "
                         "per K")
@@ -411,11 +406,9 @@ def export_qdpx(
     from .qdpx import export_qdpx as export
     from .qdpx.export import check_target
 
-    try:
+    with _errors_to_exit():
         check_target(out, run_dir)  # never over a run's link, folder or versions
         summary = export(run_dir, out, redact=redact)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        _fail(error)
     for note in summary.notes:
         err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     out_console.print(
@@ -449,13 +442,11 @@ def import_qdpx(
     from .qdpx import import_qdpx as run_import
     from .qdpx.importer import write_codes
 
-    try:
+    with _errors_to_exit():
         cfg = _load(config, set_)
         result = run_import(cfg, project, include_machine=include_machine,
                             config_path=config)
         write_codes(result.codes, out)
-    except Exception as error:  # noqa: BLE001 - _fail prints one line
-        _fail(error)
     kinds = Counter(source["text"] for source in result.sources)
     err_console.print(f"{len(result.sources)} sources matched to transcripts ("
                       + ", ".join(f"{n} {kind} text" for kind, n in sorted(kinds.items()))

@@ -17,7 +17,21 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .cache import sha256_file
+from .cache import (
+    Entry,
+    Lazy,
+    StageCache,
+    cache_dir,
+    corpus_entry,
+    corpus_from_entry,
+    input_digest,
+    model_identity,
+    problems_data,
+    problems_from,
+    section_digest,
+    sha256_file,
+    stage_key,
+)
 from .codebook import Codebook, load_codebook, theme_matrix
 from .compare import compare_run_segments, informant_themes
 from .config import Config, config_to_dict
@@ -222,7 +236,8 @@ def check_model(config: Config) -> None:
     if not found:  # the model store says precisely what is missing (skops loads slowly)
         from .modelstore import list_versions, load_model
 
-        if not list_versions(folder) or version not in [*list_versions(folder), "latest"]:
+        versions = list_versions(folder)
+        if not versions or version not in [*versions, "latest"]:
             load_model(folder, version)  # raises T301-T303 before loading anything
 
 
@@ -275,20 +290,6 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     ThemepipeError
         Any user-caused problem that stops the run; nothing is written then.
     """
-    from .cache import (
-        Entry,
-        Lazy,
-        StageCache,
-        cache_dir,
-        corpus_entry,
-        corpus_from_entry,
-        input_digest,
-        model_identity,
-        problems_data,
-        problems_from,
-        section_digest,
-        stage_key,
-    )
     from .classify_stage import classify_segments, load_classifier
 
     reporter = reporter or Reporter()
@@ -302,7 +303,6 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     check_out(out)
     check_model(config)
     cache = StageCache(cache_dir(out) if use_cache else None, deferred=True)
-    codebook_sha = sha256_file(config.codebook)
 
     with timer.stage("ingest") as st:
         digest = input_digest(config) if cache.enabled else None
@@ -350,8 +350,9 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             st.summary = f"{counts['stems']} stems (segment, preprocess reused)"
     problems += more
 
+    # the codebook's seeds: its sha256 is in the ingest key (input_digest), chained here
     key = None if key is None else stage_key(
-        "topics", key, section_digest(config.topics), codebook_sha, config.groups,
+        "topics", key, section_digest(config.topics), config.groups,
         config.compare.bootstrap, config.compare.random_state)  # the prevalence intervals
     hit = cache.load("topics", key)
     if hit is None:
