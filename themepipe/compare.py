@@ -165,7 +165,13 @@ def informant_counts(segments: pd.DataFrame, themes: Sequence[str],
     informant = informant_segments(segments, by)
     labels, _ = final_themes(informant)
     themes = sorted(themes)
-    frame = pd.DataFrame(theme_matrix(list(labels), themes).astype(np.int64))
+    return _count_informants(informant, theme_matrix(list(labels), themes), themes, by)
+
+
+def _count_informants(informant: pd.DataFrame, matrix: np.ndarray, themes: list[str],
+                      by: str) -> InformantCounts:
+    """:func:`informant_counts` from the informant rows and their theme matrix."""
+    frame = pd.DataFrame(matrix.astype(np.int64))
     frame["_group"] = informant[by].astype(str).to_numpy()
     frame["_informant"] = informant["informant_id"].astype(str).to_numpy()
     grouped = frame.groupby(["_group", "_informant"], sort=True)
@@ -235,8 +241,7 @@ def theme_distribution(segments: pd.DataFrame, themes: Sequence[str], by: str = 
     probabilities = np.column_stack([_probabilities(informant, t) for t in themes]) \
         if themes else np.empty((len(informant), 0))
     group_values = informant[by].astype(str).to_numpy()
-    ids = informant["informant_id"].astype(str).to_numpy()
-    counts = informant_counts(segments, themes, by)
+    counts = _count_informants(informant, matrix, themes, by)
     rng = _rng(random_state, 0)
     rows = []
     for group in group_order(group_values, groups):
@@ -248,15 +253,16 @@ def theme_distribution(segments: pd.DataFrame, themes: Sequence[str], by: str = 
         sources = set(source.to_numpy()[mask]) - {""}
         src = "+".join(s for s in ("gold", "model") if s in sources)
         units = counts.group == group
-        ci_low, ci_high = bootstrap_share_ci(counts.hits[units], counts.totals[units],
-                                             n_bootstrap, rng)
+        hits = counts.hits[units]
+        informants_with_theme = (hits > 0).sum(axis=0)
+        ci_low, ci_high = bootstrap_share_ci(hits, counts.totals[units], n_bootstrap, rng)
         for j, theme in enumerate(themes):
             with_theme = sub[:, j] == 1
             p = probabilities[mask, j]
             rows.append({
                 "group": group, "theme": theme,
-                "n_informants": len(set(ids[mask])),
-                "n_informants_with_theme": len(set(ids[mask][with_theme])),
+                "n_informants": int(units.sum()),
+                "n_informants_with_theme": int(informants_with_theme[j]),
                 "n_segments": n_segments,
                 "n_segments_with_theme": int(with_theme.sum()),
                 "share_segments": with_theme.mean() if n_segments else np.nan,

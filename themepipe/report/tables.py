@@ -19,28 +19,33 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..compare import (
+    CODING_TABLE_COLUMNS,
+    CODING_TEST_COLUMNS,
+    COMPARISON_COLUMNS,
+    DISTANCE_COLUMNS,
+    DISTRIBUTION_COLUMNS,
+    INFORMANT_COLUMNS,
+    PAIR_COLUMNS,
+)
 from ..errors import StageError
+from ..quotes import QUOTE_COLUMNS
 
-#: Columns of each table, in file order (the run-folder table in README.md).
+#: Columns of each table, in file order (the run-folder table in README.md): the
+#: writers' own column lists.  ``topics`` and ``topic_prevalence`` are spelled out here
+#: because importing :mod:`themepipe.topics` (gensim, scikit-learn) takes seconds.
 SCHEMA: dict[str, list[str]] = {
-    "theme_distribution": ["group", "theme", "n_informants", "n_informants_with_theme",
-                           "n_segments", "n_segments_with_theme", "share_segments",
-                           "ci_low", "ci_high", "share_codings", "mean_probability",
-                           "source"],
-    "informant_themes": ["informant_id", "group", "theme", "n_segments",
-                         "n_segments_with_theme", "share_segments"],
-    "group_comparison": ["theme", "n_informants", "n_groups", "statistic", "p_value",
-                         "q_value", "n_permutations"],
-    "group_pairs": ["group_a", "group_b", "theme", "mean_share_a", "mean_share_b",
-                    "difference", "statistic", "p_value", "q_value"],
-    "group_distances": ["group_a", "group_b", "js_distance"],
-    "coding_table": ["group", "theme", "codings", "expected", "adjusted_residual"],
-    "coding_test": ["chi_square", "dof", "p_value", "cramers_v", "note"],
+    "theme_distribution": DISTRIBUTION_COLUMNS,
+    "informant_themes": INFORMANT_COLUMNS,
+    "group_comparison": COMPARISON_COLUMNS,
+    "group_pairs": PAIR_COLUMNS,
+    "group_distances": DISTANCE_COLUMNS,
+    "coding_table": CODING_TABLE_COLUMNS,
+    "coding_test": CODING_TEST_COLUMNS,
     "topics": ["topic", "anchored_theme", "top_terms", "npmi"],
     "topic_prevalence": ["group", "topic", "anchored_theme", "mean_proportion", "ci_low",
                          "ci_high", "n_informants"],
-    "quotes": ["group", "theme", "rank", "segment_id", "informant_id", "transcript",
-               "start_char", "end_char", "source", "probability", "text"],
+    "quotes": QUOTE_COLUMNS,
 }
 #: Columns read as text; every other column must be numeric (empty cells allowed).
 TEXT_COLUMNS = {"group", "theme", "group_a", "group_b", "source", "note", "anchored_theme",
