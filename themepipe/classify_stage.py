@@ -218,9 +218,8 @@ def training_set(config: Config, extra_codes: list[Path] | None = None,
     if len(set(groups)) < 2:
         raise StageError("T452", "coded segments come from fewer than 2 informants; grouped "
                          "cross-validation needs at least 2")
-    informant_turns = set(zip(segments.loc[segments["role"] == "informant", "transcript"],
-                              segments.loc[segments["role"] == "informant",
-                                           "turn_index"].astype(int)))
+    informant = segments[segments["role"] == "informant"]
+    informant_turns = set(zip(informant["transcript"], informant["turn_index"].astype(int)))
     agreement = coder_agreement(code_tables(config, codebook, extra_codes), themes,
                                 informant_turns)
     if agreement["overall_alpha"] == 1.0 and agreement["n_turns_shared"] >= 20:

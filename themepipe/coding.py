@@ -121,13 +121,18 @@ def coder_agreement(tables: Sequence[pd.DataFrame], themes: Sequence[str],
         return {**empty, "coders": coders}
     unit_pos = {unit: j for j, unit in enumerate(units)}
     coder_pos = {coder: i for i, coder in enumerate(coders)}
+    # (coder position, unit position, themes applied) of each code, built once for all
+    # themes.
+    cells = [(coder_pos[coder], unit_pos[(transcript, turn)], set(tags.split(";")))
+             for transcript, turn, tags, coder in zip(
+                 shared["transcript"], shared["turn_index"], shared["themes"],
+                 shared["coder"], strict=True)]
     pooled = []
     per_theme = {}
     for theme in themes:
         table = np.full((len(coders), len(units)), np.nan)
-        for row in shared.itertuples(index=False):
-            table[coder_pos[row.coder], unit_pos[(row.transcript, row.turn_index)]] = (
-                theme in row.themes.split(";"))
+        for i, j, tags in cells:
+            table[i, j] = theme in tags
         alpha = krippendorff_alpha_nominal(table)
         per_theme[theme] = {"alpha": None if np.isnan(alpha) else alpha,
                             "n_applied": int(np.nansum(table))}

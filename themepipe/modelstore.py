@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import skops.io as sio
 
+from .cache import sha256_file
 from .errors import ModelError
 
 #: Version of the card format this module writes and the only one it reads.  Format 2
@@ -151,15 +152,6 @@ def canonical_training_data(pairs: Iterable[tuple[str, Sequence[str]]]) -> bytes
 def training_data_sha256(pairs: Iterable[tuple[str, Sequence[str]]]) -> str:
     """sha256 (hex) of :func:`canonical_training_data` of ``pairs``."""
     return hashlib.sha256(canonical_training_data(pairs)).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- versions -------------------------------------------------------------------------
@@ -349,7 +341,7 @@ def save_model(estimator: Any, models_dir: str | Path,
             "version": None,
             "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "model_file": MODEL_FILE,
-            "model_sha256": file_sha256(model_path),
+            "model_sha256": sha256_file(model_path),
             "training_data_sha256": data_sha,
             "training_data_serialisation": "sha256 of UTF-8 lines, one compact JSON "
             "[text, sorted themes] per training segment, lines sorted",
@@ -464,7 +456,7 @@ def load_model(models_dir: str | Path, version: str = "latest") -> tuple[Any, Mo
     model_path = version_dir / MODEL_FILE
     if not model_path.is_file():
         raise ModelError("T306", f"model file missing; {RETRAIN}", path=model_path)
-    actual = file_sha256(model_path)
+    actual = sha256_file(model_path)
     if actual != card["model_sha256"]:
         expected = str(card["model_sha256"])[:12]
         raise ModelError("T307", f"model file sha256 {actual[:12]}... does not match the "
