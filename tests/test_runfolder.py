@@ -60,3 +60,21 @@ def test_runfolder_empty_folder_is_replaced(tmp_path):
     out.mkdir()
     _run(out, 5)
     assert out.is_symlink()
+
+
+def test_runfolder_replace_file_is_all_or_nothing(tmp_path):
+    from themepipe.runfolder import replace_file
+
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    assert replace_file(target, lambda tmp: tmp.write_text("new\n")) == target
+    assert target.read_text() == "new\n"
+
+    def fails(tmp):
+        tmp.write_text("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        replace_file(target, fails)
+    assert target.read_text() == "new\n"  # the old content, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]  # no temp left

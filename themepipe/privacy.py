@@ -85,17 +85,23 @@ REGIONAL_HONORIFICS = frozenset({
 """Further honorifics, matched only when capitalised (lower case they are often other
 words, e.g. Javanese ``ning`` 'in', so those are left out altogether)."""
 
-TITLES = frozenset({
+OFFICES = frozenset({
     "lurah", "dukuh", "kadus", "carik", "bupati", "camat", "kades", "sekdes", "kepala",
     "kaur", "kasi", "kasubag", "kabid", "kabag", "kadis", "ketua", "sekretaris",
     "bendahara", "guru", "haji", "hajah", "dokter", "dosen", "kyai", "kiai", "ustad",
-    "ustadz", "mantri", "bidan", "polisi", "wakil", "gubernur", "menteri",
-    "presiden", "direktur", "mandor", "juragan", "rt", "rw", "dewan", "dinas", "anu",
-    "mantan", "almarhum", "almarhumah", "alm", "sinten", "siapa", "ini", "itu", "nggih",
-    "ya", "iya", "saya", "kula", "kami", "kita", "juga", "yang", "dan", "tapi", "lho",
-    "lha", "wah", "nah", "kok", "ayo", "kan", "sih", "toh", "deh", "dong", "oh", "eh",
+    "ustadz", "mantri", "bidan", "polisi", "wakil", "gubernur", "menteri", "presiden",
+    "direktur", "mandor", "juragan", "rt", "rw", "mantan", "almarhum", "almarhumah", "alm",
 })
-"""Capitalised words after an honorific that are not a name (titles, fillers)."""
+"""Titles and offices that may stand between an honorific and a name
+(``Pak Lurah Darsono`` -> ``Pak Lurah [N-ddddd]``); a subset of :data:`TITLES`."""
+
+TITLES = OFFICES | frozenset({
+    "dewan", "dinas", "anu", "sinten", "siapa", "ini", "itu", "nggih", "ya", "iya",
+    "saya", "kula", "kami", "kita", "juga", "yang", "dan", "tapi", "lho", "lha", "wah",
+    "nah", "kok", "ayo", "kan", "sih", "toh", "deh", "dong", "oh", "eh",
+})
+"""Capitalised words after an honorific that are not a name: :data:`OFFICES`, and
+fillers and other words."""
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SAME_LINE_SPACE = re.compile(r"[ \t\u00a0]+")
@@ -222,16 +228,6 @@ ACADEMIC_TITLES = frozenset({"dr", "drs", "dra", "ir", "h", "hj", "prof"})
 """Academic and pilgrim titles written with a dot before a name (``Dr. Wati``,
 ``Pak H. Karto``); matched only capitalised and followed by ``.``. ``H.`` alone is too
 ambiguous (``hari H. Setelah``) and counts only after an honorific (``Pak H. Karto``)."""
-
-OFFICES = frozenset({
-    "lurah", "dukuh", "kadus", "carik", "bupati", "camat", "kades", "sekdes", "kepala",
-    "kaur", "kasi", "kasubag", "kabid", "kabag", "kadis", "ketua", "sekretaris",
-    "bendahara", "guru", "haji", "hajah", "dokter", "dosen", "kyai", "kiai", "ustad",
-    "ustadz", "mantri", "bidan", "polisi", "wakil", "gubernur", "menteri", "presiden",
-    "direktur", "mandor", "juragan", "rt", "rw", "mantan", "almarhum", "almarhumah", "alm",
-})
-"""Titles and offices that may stand between an honorific and a name
-(``Pak Lurah Darsono`` -> ``Pak Lurah [N-ddddd]``); a subset of :data:`TITLES`."""
 
 PLACE_WORDS = frozenset({
     "desa", "dusun", "kelurahan", "kecamatan", "kabupaten", "kota", "dinas", "sekolah",
@@ -418,7 +414,7 @@ class Pseudonymiser:
         for word in words:
             ids = self._by_word.get(word) or self._by_word.get(word.replace("'", ""))
             if ids is None and substring and len(word) >= _MIN_SUBSTRING:
-                ids = {i for w, wids in self._by_word.items() if word in w for i in wids}
+                ids = self._containing(word)
             if not ids:
                 continue
             candidates = set(ids) if candidates is None else candidates & ids
@@ -429,6 +425,13 @@ class Pseudonymiser:
     # -- redaction ----------------------------------------------------------------------
     def _known(self, key: str) -> bool:
         return key in self._by_word or key.replace("'", "") in self._by_word
+
+    def _containing(self, key: str) -> set[str]:
+        """Informants with a name word or short form that contains ``key``."""
+        return {i for w, wids in self._by_word.items() if key in w for i in wids}
+
+    def _bare_word(self, key: str) -> bool:
+        return key in self._bare or key.replace("'", "") in self._bare
 
     def _tokens(self, text: str) -> list[_Token]:
         """Words of ``text`` (letters with combining marks, inner ``'`` and ``-``).
@@ -530,11 +533,10 @@ class Pseudonymiser:
             if _is_honorific(tok.word, text[tok.end:tok.end + 1]):
                 i += 1
                 continue
-            if tok.key in self._bare or tok.key.replace("'", "") in self._bare:
+            if self._bare_word(tok.key):
                 j = i + 1
                 words = [tok.key]
-                while (j < len(tokens) and (tokens[j].key in self._bare
-                                            or tokens[j].key.replace("'", "") in self._bare)
+                while (j < len(tokens) and self._bare_word(tokens[j].key)
                        and _SAME_LINE_SPACE.fullmatch(text[tokens[j - 1].end:tokens[j].start])):
                     words.append(tokens[j].key)
                     j += 1
@@ -560,7 +562,7 @@ class Pseudonymiser:
                 or text[max(0, tok.start - 2):tok.start] != ", "
                 or not self._is_name_word(tok)):
             return None
-        ids = {i for w, wids in self._by_word.items() if tok.key in w for i in wids}
+        ids = self._containing(tok.key)
         return next(iter(ids)) if len(ids) == 1 else None
 
     def redact_mapped(self, text: str) -> RedactedText:

@@ -61,17 +61,20 @@ def select_quotes(segments: pd.DataFrame, themes: Sequence[str], by: str = "grou
     group_values = informant[by].astype(str).to_numpy()
     is_gold = (source == "gold").to_numpy()
     position = np.arange(len(informant))
+    probabilities = {}
+    for theme in themes:
+        column = f"p_{theme}"
+        probability = (informant[column].to_numpy(dtype=float) if column in informant
+                       else np.full(len(informant), np.nan))
+        # probabilities as written to segments.csv, so that `compare` on a run folder
+        # ranks exactly as the run did
+        probabilities[theme] = probability, np.nan_to_num(np.round(probability, 6), nan=-1.0)
     rows = []
     for group in group_order(group_values, groups):
         in_group = group_values == group
         for j in np.argsort(themes):
             theme = themes[j]
-            column = f"p_{theme}"
-            probability = (informant[column].to_numpy(dtype=float) if column in informant
-                           else np.full(len(informant), np.nan))
-            # probabilities as written to segments.csv, so that `compare` on a run folder
-            # ranks exactly as the run did
-            ranked_p = np.nan_to_num(np.round(probability, 6), nan=-1.0)
+            probability, ranked_p = probabilities[theme]
             candidates = np.flatnonzero(in_group & (matrix[:, j] == 1))
             order = np.lexsort((position[candidates], -ranked_p[candidates],
                                 ~is_gold[candidates]))

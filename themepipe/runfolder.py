@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +34,45 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as UTF-8 CSV: LF line ends, floats with 6 decimals, no index."""
     frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\n",
                  encoding="utf-8")
+
+
+def replace_file(path: Path, write: Callable[[Path], object]) -> Path:
+    """Replace one file atomically: ``write`` a temporary file beside ``path``, flush it
+    to disk, then ``os.replace`` it over ``path``.
+
+    A reader of ``path`` finds the old file or the complete new one, never a part.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write; its folder must exist.
+    write : callable
+        Called with the temporary file's path; writes the content there.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        Writing or replacing failed; the temporary file is removed.  Callers turn this
+        into their own one-line error.
+    """
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}{STAGING_SUFFIX}")
+    try:
+        write(partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return path
 
 
 def _fsync_tree(root: Path) -> None:

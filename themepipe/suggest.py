@@ -28,7 +28,6 @@ information extraction. IDA 2001, LNCS 2189, 309-318.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -204,16 +203,13 @@ def write_suggestions(table: pd.DataFrame, path: str | Path) -> Path:
     OutputError
         The file cannot be written (T457).
     """
-    from .runfolder import write_csv
+    from .runfolder import replace_file, write_csv
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(table, tmp)
-        os.replace(tmp, path)
+        replace_file(path, lambda tmp: write_csv(table, tmp))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError("T457", f"cannot write the suggestions ({exc.strerror}); choose "
                           "a writable -o FILE", path=path) from None
     return path

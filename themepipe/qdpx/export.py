@@ -29,9 +29,9 @@ timestamps come from the run's manifest, so exporting a run twice gives identica
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -42,6 +42,7 @@ from .. import __version__
 from ..codebook import NO_THEME, Codebook, Theme, load_codebook
 from ..errors import OutputError, ThemepipeError
 from ..privacy import Pseudonymiser
+from ..runfolder import replace_file as _replace_file
 from .archive import write_package
 from .project import (
     HUMAN_USER,
@@ -320,12 +321,10 @@ def build_project(run_dir: str | Path, redact: bool | None = None,
 
 
 def _prob(row: dict, theme: str) -> float:
-    value = row.get(f"p_{theme}", "")
     try:
-        number = float(value)
+        return float(row.get(f"p_{theme}", ""))
     except (TypeError, ValueError):
         return float("nan")
-    return number if not math.isnan(number) else float("nan")
 
 
 def check_target(out: Path, run_dir: str | Path | None = None,
@@ -374,6 +373,21 @@ def check_target(out: Path, run_dir: str | Path | None = None,
                           f"writes; give a path outside it, e.g. {example}", path=out)
 
 
+def replace_file(out: Path, write: Callable[[Path], None], code: str, what: str) -> None:
+    """Write ``out`` atomically: ``write`` a temporary file beside it, then ``os.replace``.
+
+    Raises
+    ------
+    OutputError
+        ``code`` when writing or replacing fails (the temporary file is removed).
+    """
+    try:
+        _replace_file(out, write)
+    except OSError as exc:
+        raise OutputError(code, f"cannot write {what} ({exc.strerror or exc}); "
+                          "choose a writable -o path", path=out) from None
+
+
 def export_qdpx(run_dir: str | Path, out: str | Path, redact: bool | None = None,
                 ) -> ExportSummary:
     """Write a run folder as a REFI-QDA project (``.qdpx``).
@@ -402,14 +416,6 @@ def export_qdpx(run_dir: str | Path, out: str | Path, redact: bool | None = None
     out = Path(out)
     check_target(out)
     qde, sources, summary = build_project(run_dir, redact)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
-        write_package(partial, qde, sources)
-        os.replace(partial, out)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise OutputError("T711", f"cannot write the project ({exc.strerror or exc}); "
-                          "choose a writable -o path", path=out) from None
-    return ExportSummary(out, summary.redacted, summary.n_sources, summary.n_cases,
-                         summary.n_codes, summary.n_machine_codings, summary.n_gold_codings,
-                         summary.notes)
+    replace_file(out, lambda partial: write_package(partial, qde, sources), "T711",
+                 "the project")
+    return dataclasses.replace(summary, path=out)

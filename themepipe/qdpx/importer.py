@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..codebook import NO_THEME, Codebook, load_codebook
 from ..config import Config
-from ..errors import ConfigError, InputError, OutputError, Problem
+from ..errors import ConfigError, InputError, Problem
 from ..privacy import Pseudonymiser, RedactedText
 from .archive import decode_source, open_package
 from .project import (
@@ -188,6 +188,12 @@ class _Matcher:
         self.pseudonymiser = pseudonymiser
         self._redacted: dict[str, RedactedText] = {}
         self.turns = {t: frame for t, frame in corpus.turns.groupby("transcript")}
+        self._names: dict[str, set[str]] = {}
+        for transcript in sorted(self.sources):
+            redacted_name = pseudonymiser.redact(transcript)
+            forms = {transcript, redacted_name, PurePosixPath(transcript).name,
+                     PurePosixPath(transcript).stem, PurePosixPath(redacted_name).stem}
+            self._names[transcript] = {f.casefold() for f in forms}
 
     def redacted(self, transcript: str) -> RedactedText:
         if transcript not in self._redacted:
@@ -197,11 +203,8 @@ class _Matcher:
 
     def find(self, name: str, text: str) -> str | None:
         folded = name.strip().casefold()
-        for transcript in sorted(self.sources):
-            forms = {transcript, self.pseudonymiser.redact(transcript),
-                     PurePosixPath(transcript).name, PurePosixPath(transcript).stem,
-                     PurePosixPath(self.pseudonymiser.redact(transcript)).stem}
-            if folded in {f.casefold() for f in forms}:
+        for transcript, forms in self._names.items():
+            if folded in forms:
                 return transcript
         for transcript in sorted(self.sources):
             if text in (self.sources[transcript], self.redacted(transcript).text):
@@ -513,24 +516,12 @@ def write_codes(codes: pd.DataFrame, out: str | Path) -> None:
         ``out`` is a link (T740), a folder (T741), not a regular file (T743) or cannot
         be written (T744).
     """
-    import os
-
     from ..runfolder import write_csv
-    from .export import check_target
+    from .export import check_target, replace_file
 
     out = Path(out)
     check_target(out, example="codes_nvivo.csv")
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
-        write_csv(codes, partial)
-        os.replace(partial, out)
-    except OSError as exc:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise OutputError("T744", f"cannot write the codes table ({exc.strerror or exc}); "
-                          "choose a writable -o path", path=out) from None
+    replace_file(out, lambda partial: write_csv(codes, partial), "T744", "the codes table")
 
 
 __all__ = ["ImportResult", "import_qdpx", "write_codes"]

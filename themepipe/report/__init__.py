@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..runfolder import replace_file
 from .html import build_html
 from .tables import SCHEMA, ReportTables, load_report_tables
 from .xlsx import write_xlsx
@@ -78,10 +79,10 @@ def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
     # Each file is written beside its target and renamed over it, so a reader of a
     # finished run folder never sees half a report.
     if page is not None:
-        written.append(_replace(run_dir / "report.html",
+        written.append(replace_file(run_dir / "report.html",
                                 lambda path: path.write_bytes(page.encode("utf-8"))))
     if xlsx:
-        written.append(_replace(run_dir / "report.xlsx",
+        written.append(replace_file(run_dir / "report.xlsx",
                                 lambda path: write_xlsx(tables, path, redact)))
     return written
 
@@ -104,11 +105,3 @@ def _run_redactor(run_dir: Path) -> Callable[[str], str] | None:
     return Pseudonymiser.from_informants(frame).redact
 
 
-def _replace(target: Path, write: Callable[[Path], object]) -> Path:
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        write(partial)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target

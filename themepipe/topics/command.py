@@ -11,9 +11,7 @@ progress goes to a :class:`themepipe.pipeline.Reporter`.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import OutputError, StageError
-from ..runfolder import write_csv
+from ..runfolder import replace_file, write_csv
 
 SELECTION_FILE = "topic_selection.csv"
 _RANGE = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*(?::\s*(\d+)\s*)?$")
@@ -78,17 +76,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
-                                       dir=path.parent)
-        os.close(handle)
-        try:
-            write_csv(frame, Path(tmp))
-            with open(tmp, "rb") as stream:
-                os.fsync(stream.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        replace_file(path, lambda tmp: write_csv(frame, tmp))
     except OSError as exc:
         raise OutputError("T444", f"cannot write {path.name} ({exc.strerror}); choose a "
                           "writable --out", path=path.parent) from None
