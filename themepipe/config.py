@@ -193,6 +193,8 @@ class TopicsConfig(Section):
     seed_fields: list[Literal["label", "short_definition", "full_definition", "when_to_use",
                               "example"]] = Field(default_factory=lambda: ["label", "example"])
     """Codebook fields whose content words (stemmed, one theme only) are added to a theme's seed words; [] for the seed words alone."""
+    fit_sample: int = Field(50000, ge=0)
+    """Fit the topic model on at most this many informant segments, chosen reproducibly (by a hash of random_state and segment_id), then compute proportions for every segment; 0 fits on all."""
 
 
 class ClassifierConfig(Section):
@@ -311,12 +313,16 @@ class QdpxConfig(Section):
 class ExecutorConfig(Section):
     """Where per-partition stages run (``executor:``)."""
 
-    kind: Literal["local"] = "local"
-    """``local``: this machine."""
+    kind: Literal["local", "dask"] = "local"
+    """``local``: processes on this machine; ``dask``: a dask.distributed cluster (``pip install themepipe[dask]``)."""
+    address: str | None = None
+    """Dask scheduler address such as tcp://10.0.0.5:8786; null with kind: dask starts a LocalCluster of n_process workers."""
     n_process: int = Field(1, ge=1)
-    """Processes for per-partition stages (preprocess); output is identical for any N."""
+    """Processes (or LocalCluster workers) for the per-partition stages; output is identical for any N."""
     partition_size: int = Field(20000, ge=1)
-    """Segments per partition (planned for streaming runs; not used yet)."""
+    """About this many segments per partition (estimated from file sizes; a transcript is never split). A corpus of one partition runs in memory with the stage cache; larger ones stream partition by partition."""
+    tables: Literal["auto", "csv", "parquet"] = "auto"
+    """Format of segments and segment_topics: csv (segments.csv), parquet (segments/part-*.parquet), auto (csv up to 100,000 segments, else parquet)."""
 
 
 class Config(Section):

@@ -210,7 +210,8 @@ def _transcript_turns(name: str, text: str, corpus: CorpusConfig,
 
 
 def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
-                       progress=None) -> Corpus:
+                       progress=None, names: list[str] | None = None,
+                       informants: pd.DataFrame | None = None) -> Corpus:
     """Read every transcript of a folder corpus into turn rows.
 
     Parameters
@@ -222,6 +223,12 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         have a problem) instead of skipping it or warning.
     progress : callable, optional
         Called as ``progress(done, total)`` after each file.
+    names : list of str, optional
+        Read only these transcripts (a partition, see :mod:`themepipe.stream`); the
+        check that every transcript of informants.csv exists is then left to the
+        caller.  Default: every transcript :func:`discover` finds.
+    informants : pandas.DataFrame, optional
+        The informants table already read by :func:`load_informants`.
 
     Returns
     -------
@@ -237,18 +244,13 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         raise InformantError("T200", "corpus.informants is not set; point it at "
                              "informants.csv (transcript, speaker_label, informant_id, "
                              "name, group)")
-    informants = load_informants(corpus.informants)
-    names = discover(corpus)
-    root = Path(corpus.path)
+    if informants is None:
+        informants = load_informants(corpus.informants)
     problems: list[Problem] = []
-    present = set(names)
-    for missing in sorted(set(informants["transcript"]) - present):
-        err = InformantError("T206", f"informants.csv names transcript '{missing}', which is "
-                             "not in the corpus folder; fix the name or remove the rows",
-                             path=corpus.informants)
-        if strict:
-            raise err
-        problems.append(Problem.from_error(err, "warning"))
+    if names is None:
+        names = discover(corpus)
+        problems += missing_transcripts(corpus, informants, names, strict)
+    root = Path(corpus.path)
     rows: list[dict] = []
     sources: dict[str, str] = {}
     files: dict[str, Path] = {}
@@ -289,6 +291,26 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
                          f"last problem: {first}", path=root)
     turns = pd.DataFrame(rows, columns=TURN_COLUMNS)
     return Corpus(turns, sources, informants, files, metadata, problems)
+
+
+def missing_transcripts(corpus: CorpusConfig, informants: pd.DataFrame, names: list[str],
+                        strict: bool = False) -> list[Problem]:
+    """A warning per transcript that informants.csv names but the corpus lacks (T206).
+
+    Raises
+    ------
+    InformantError
+        In strict mode, the first such transcript (T206).
+    """
+    problems = []
+    for missing in sorted(set(informants["transcript"]) - set(names)):
+        err = InformantError("T206", f"informants.csv names transcript '{missing}', which is "
+                             "not in the corpus folder; fix the name or remove the rows",
+                             path=corpus.informants)
+        if strict:
+            raise err
+        problems.append(Problem.from_error(err, "warning"))
+    return problems
 
 
 def ingest_table(corpus: CorpusConfig, codebook: Codebook) -> tuple[Corpus, pd.DataFrame]:

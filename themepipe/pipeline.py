@@ -60,6 +60,10 @@ class Reporter:
     def advance(self, done: int, total: int | None = None) -> None:
         """``done`` units of the current stage are finished."""
 
+    def segments_done(self, segments: int) -> None:
+        """``segments`` segments of the current stage are finished (streaming runs call
+        this after each partition, before :meth:`advance`, for a rate and an ETA)."""
+
     def stage_end(self, stage: str, summary: str, seconds: float) -> None:
         """A stage ended; ``summary`` is a short count line."""
 
@@ -253,7 +257,7 @@ def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, prepr
     check_num_topics(config, codebook)
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
-    params = cfg.model_dump(exclude={"seeded", "seed_fields"})
+    params = cfg.model_dump(exclude={"seeded", "seed_fields", "fit_sample"})
     model = SeededTopicModel(seed_words=theme_seed_stems(codebook, preprocessor,
                                                          cfg.seed_fields)
                              if cfg.seeded else None, **params)

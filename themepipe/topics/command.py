@@ -176,7 +176,7 @@ def select_topics(config: Config, ks: list[int], n_seeds: int, out: Path,
     if not any(docs):
         raise StageError("T445", f"none of the {len(docs)} informant segments has stems "
                          "after preprocessing; check corpus.path and the speaker labels")
-    params = cfg.model_dump(exclude={"seeded", "seed_fields", "num_topics",
+    params = cfg.model_dump(exclude={"seeded", "seed_fields", "fit_sample", "num_topics",
                                      "random_state", "coherence_topn"})
     seed_words = (theme_seed_stems(codebook, preprocessor, cfg.seed_fields) if cfg.seeded
                   else None)
