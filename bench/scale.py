@@ -13,10 +13,13 @@ A larger size is tried only when the runs of the previous size, scaled linearly,
 predicted to finish within ``--budget`` seconds (default 300); a run that exceeds
 ``--timeout`` (default 2 x budget) is stopped and reported as such.
 
-Only ``kind: local`` exists so far; the Dask rows of issue 9 come with the Dask executor.
+``--kinds local dask`` adds runs on a Dask LocalCluster of ``n_process`` workers
+(``executor.kind: dask``; needs ``pip install -e .[dask]``); its workers are child
+processes of the run, so their memory is in the process-tree figure.
 
-    pip install -e .[bench]
-    python bench/scale.py [--sizes 10000 100000] [--procs 1 2] [--budget 300]
+    pip install -e .[bench,dask]
+    python bench/scale.py [--sizes 10000 100000 1000000] [--procs 1 2]
+                          [--kinds local dask] [--budget 300]
                           [--set KEY=VALUE ...] [--work DIR]
 """
 
@@ -34,8 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS_PER_TRANSCRIPT = 24.7  # make_corpus.py: 20-30 turns, one segment per turn
-STAGES = ["ingest", "load-nlp", "segment", "preprocess", "topics", "load-model", "classify",
-          "compare", "write"]
+STAGES = ["ingest", "load-nlp", "prepare", "segment", "preprocess", "topics", "load-model",
+          "classify", "compare", "write"]
 
 
 class CpuReporter:
@@ -58,6 +61,9 @@ class CpuReporter:
         self.cpu_start = self._cpu()
 
     def advance(self, done: int, total: int | None = None) -> None:
+        pass
+
+    def segments_done(self, segments: int) -> None:
         pass
 
     def stage_end(self, stage: str, summary: str, seconds: float) -> None:
@@ -226,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="try a size only if predicted to finish within this (s)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="stop a run after this many seconds (default 2 x budget)")
+    parser.add_argument("--kinds", nargs="+", default=["local"], choices=["local", "dask"],
+                        help="executor.kind values (default local)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         metavar="KEY=VALUE", help="extra config override for every run")
@@ -245,11 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"{args.budget:.0f} s (raise --budget to run it)", flush=True)
                 break
         config = make_corpus(size, work, args.seed)
-        for n_process in args.procs:
-            out = work / f"run-{size}-p{n_process}"
-            res = run_once(config, out, n_process, args.sets, timeout)
+        for kind, n_process in [(k, n) for k in args.kinds for n in args.procs]:
+            out = work / f"run-{size}-{kind}-p{n_process}"
+            res = run_once(config, out, n_process, [f"executor.kind={kind}", *args.sets],
+                           timeout)
             m = res["manifest"]
-            row = {"size": size, "n_process": n_process, **{k: res[k] for k in (
+            row = {"size": size, "kind": kind, "n_process": n_process, **{k: res[k] for k in (
                 "wall_s", "cpu_s", "peak_rss", "stage_peak_rss", "exit", "timed_out", "log")},
                 "stage_cpu_s": res.get("stage_cpu_s", {})}
             if m is not None:
@@ -258,11 +267,11 @@ def main(argv: list[str] | None = None) -> int:
                 t = row["timings_s"]
                 fixed = (res["wall_s"] - sum(t.values()) + t.get("load-nlp", 0)
                          + t.get("load-model", 0))
-                per_segment[n_process] = (res["wall_s"] - fixed) / row["segments"]
+                per_segment[kind, n_process] = (res["wall_s"] - fixed) / row["segments"]
             rows.append(row)
             status = ("timed out" if res["timed_out"] else f"exit {res['exit']}"
                       if m is None else "ok")
-            print(f"  {size} segments, n_process={n_process}: {res['wall_s']:.1f} s, "
+            print(f"  {size} segments, {kind}, n_process={n_process}: {res['wall_s']:.1f} s, "
                   f"peak {res['peak_rss'] / 2**20:.0f} MiB ({status})", flush=True)
             if m is None:
                 print(f"  see {res['log']}", flush=True)
@@ -274,15 +283,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(rows: list[dict]) -> None:
     """Summary table, then the per-stage timings of every run."""
-    print("\n| segments | n_process | wall (s) | segments/s | CPU (s) | CPU ms/segment "
-          "| peak RSS (MiB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| segments | executor | n_process | wall (s) | segments/s | CPU (s) "
+          "| CPU ms/segment | peak RSS (MiB) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         seg = r.get("segments")
         rate = f"{seg / r['wall_s']:.0f}" if seg else "-"
         per = f"{1000 * r['cpu_s'] / seg:.2f}" if seg else "-"
         wall = f"> {r['wall_s']:.0f}" if r["timed_out"] else f"{r['wall_s']:.1f}"
-        print(f"| {seg or r['size']} | {r['n_process']} | {wall} | {rate} | "
+        print(f"| {seg or r['size']} | {r.get('kind', 'local')} | {r['n_process']} | {wall} | {rate} | "
               f"{r['cpu_s']:.1f} | {per} | {r['peak_rss'] / 2**20:.0f} |")
     timed = [r for r in rows if r.get("timings_s")]
     if not timed:
@@ -296,7 +305,8 @@ def print_table(rows: list[dict]) -> None:
             ("peak RSS of the process tree while each stage ran (MiB; 0.2 s sampling; "
              + "ingest includes start-up)", "stage_peak_rss", 2**20, "{:.0f}")):
         print(f"\n{title}")
-        print("| stage | " + " | ".join(f"{r['segments']} p{r['n_process']}" for r in timed)
+        print("| stage | " + " | ".join(f"{r['segments']} {r.get('kind', 'local')} "
+                                        f"p{r['n_process']}" for r in timed)
               + " |")
         print("|---|" + "---:|" * len(timed))
         for name in names:

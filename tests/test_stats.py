@@ -174,3 +174,71 @@ def test_stats_expanded_percentile_tail_by_hand():
     wide = bootstrap_share_ci(hits, totals, 4000, np.random.default_rng(0))
     assert np.all(wide[0] <= plain[0]) and np.all(plain[1] <= wide[1])
     assert np.all(wide[1] - wide[0] > plain[1] - plain[0])
+
+
+# -- blocks of bounded memory give the results of the whole matrices -------------------
+
+def _whole_matrix_permutation_test(shares, labels, n_groups, n_permutations, rng):
+    """Reference: every relabeling drawn at once, group sums by a float one-hot product."""
+    relabelings = rng.permuted(np.tile(labels, (n_permutations, 1)), axis=1)
+    onehot = (np.r_[[labels], relabelings][:, :, None] == np.arange(n_groups)).astype(float)
+    sizes = onehot.sum(axis=1)
+    means = np.einsum("lig,it->lgt", onehot, shares) / np.maximum(sizes, 1)[:, :, None]
+    ss = np.einsum("lg,lgt->lt", sizes, (means - shares.mean(axis=0)) ** 2)
+    return ss[0], permutation_pvalue(ss[0], ss[1:])
+
+
+def _sample(n_informants, n_groups, seed):
+    rng = np.random.default_rng(seed)
+    totals = rng.integers(1, 30, n_informants)
+    hits = rng.binomial(totals[:, None], rng.uniform(0.05, 0.6, size=(1, 4)))
+    labels = np.sort(rng.integers(0, n_groups, n_informants))
+    return hits, totals, labels
+
+
+@pytest.mark.parametrize("n_informants, n_groups, n_permutations", [
+    (7, 2, 50), (40, 3, 301), (250, 6, 999), (1201, 2, 120)])
+def test_stats_permutation_blocks_equal_whole_matrix(n_informants, n_groups, n_permutations):
+    hits, totals, labels = _sample(n_informants, n_groups, n_informants)
+    shares = hits / totals[:, None]
+    reference = _whole_matrix_permutation_test(shares, labels, n_groups, n_permutations,
+                                               np.random.default_rng(11))
+    for rows in (1, 7, 100, n_permutations, None):
+        statistic, p = permutation_test(shares, labels, n_groups, n_permutations,
+                                        np.random.default_rng(11), max_rows=rows)
+        assert np.array_equal(p, reference[1]), rows
+        np.testing.assert_allclose(statistic, reference[0], rtol=1e-12)
+    # the draws themselves: row blocks of permuted() are the rows of the whole matrix
+    whole = np.random.default_rng(4).permuted(np.tile(labels, (n_permutations, 1)), axis=1)
+    rng = np.random.default_rng(4)
+    blocks = [rng.permuted(np.tile(labels, (k, 1)), axis=1)
+              for k in (3, 7, n_permutations - 10)]
+    assert np.array_equal(np.vstack(blocks), whole)
+
+
+def test_stats_between_group_ss_same_assignment_same_bits():
+    hits, totals, labels = _sample(60, 3, 5)
+    shares = hits / totals[:, None]
+    observed = between_group_ss(shares, labels, 3)
+    # a relabeling that swaps two informants of the same group is the same assignment
+    swapped = labels.copy()
+    first = np.flatnonzero(labels == labels[0])[:2]
+    swapped[first] = swapped[first[::-1]]
+    many = between_group_ss(shares, np.array([swapped, labels, labels[::-1]]), 3)
+    assert np.array_equal(many[0], observed) and np.array_equal(many[1], observed)
+
+
+@pytest.mark.parametrize("n_informants, n_bootstrap", [(2, 40), (33, 501), (400, 257)])
+def test_stats_bootstrap_blocks_equal_whole_matrix(n_informants, n_bootstrap):
+    hits, totals, _ = _sample(n_informants, 1, n_bootstrap)
+    rng = np.random.default_rng(8)
+    draws = rng.integers(0, n_informants, size=(n_bootstrap, n_informants))
+    counts = np.zeros((n_bootstrap, n_informants))
+    np.add.at(counts, (np.arange(n_bootstrap)[:, None], draws), 1.0)
+    shares = (counts @ hits) / (counts @ totals)[:, None]
+    tail = expanded_tail(0.95, n_informants)
+    reference = np.quantile(shares, [tail, 1 - tail], axis=0)
+    for rows in (1, 5, n_bootstrap, None):
+        low, high = bootstrap_share_ci(hits, totals, n_bootstrap, np.random.default_rng(8),
+                                       max_rows=rows)
+        assert np.array_equal(low, reference[0]) and np.array_equal(high, reference[1])

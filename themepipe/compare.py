@@ -15,11 +15,19 @@ Uncertainty and tests treat the *informant* as the unit (segments of one informa
 not independent): bootstrap intervals resample informants within a group, permutation
 tests permute group labels across informants (see :mod:`themepipe.stats`).  The
 chi-square test of the group x theme coding table is written as a description only.
+
+Every table is computed from a :class:`Tally`: exact integer counts per informant and per
+group (probabilities summed in micro-units) and the top quote candidates per cell.  A
+large run tallies each partition of its segments (:func:`tally_segments`), merges the
+tallies (:func:`merge_tallies`, a group-by sum) and computes the tables once
+(:func:`compare_tally`); the whole-table functions (:func:`compare_groups`,
+:func:`theme_distribution`, ...) are that with one partition, so both paths give the same
+bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,35 +170,226 @@ def informant_counts(segments: pd.DataFrame, themes: Sequence[str],
     -------
     InformantCounts
     """
+    return tally_counts(tally_segments(segments, themes, by, per_cell=0))
+
+
+# -- tallies: exact, mergeable counts -------------------------------------------------
+
+#: Fixed-point unit of the probability sums: ``p_<theme>`` rounded to 6 decimals, as
+#: written to segments.csv, is an exact integer number of micro-units.
+MICRO = 10**6
+
+
+@dataclass
+class Tally:
+    """Exact, mergeable counts of informant segments for one attribute ``by``.
+
+    Every column except the keys (``group``, ``informant_id``) is an int64 that merges by
+    summation, so tallies of partitions of a segments table merge in any order and any
+    grouping (also as a Dask group-by sum) into the tally of the whole table, bit for bit.
+
+    Attributes
+    ----------
+    themes : list of str
+        Sorted theme ids.
+    informants : pandas.DataFrame
+        One row per (group, informant_id), sorted: ``group`` and ``informant_id`` (str),
+        ``n_segments`` and ``hit_<theme>`` (int64: the informant's segments, and those
+        with the theme).
+    groups : pandas.DataFrame
+        One row per group, sorted: ``group``, ``n_segments``, ``n_gold`` (segments with a
+        human code), ``n_model`` (segments with the model's themes only), ``psum_<theme>``
+        (sum of ``p_<theme>`` in micro-units, :data:`MICRO`) and ``pn_<theme>`` (segments
+        with a probability); all int64.
+    quotes : pandas.DataFrame
+        Quote candidates, at most ``per_cell`` per (group, theme): the columns of
+        :func:`themepipe.quotes.quote_candidates` (unredacted text).
+    """
+
+    themes: list[str]
+    informants: pd.DataFrame
+    groups: pd.DataFrame
+    quotes: pd.DataFrame
+
+
+def _theme_columns(prefix: str, themes: Sequence[str]) -> list[str]:
+    return [f"{prefix}{theme}" for theme in themes]
+
+
+def _sum_by(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Group-by sum of int64 ``columns`` over ``keys``, sorted by the keys."""
+    if frame.empty:
+        empty = {k: pd.Series([], dtype=object) for k in keys}
+        empty.update({c: pd.Series([], dtype=np.int64) for c in columns})
+        return pd.DataFrame(empty, columns=keys + columns)
+    summed = frame.groupby(keys, sort=True)[columns].sum().reset_index()
+    return summed.astype({c: np.int64 for c in columns})[keys + columns]
+
+
+def tally_segments(segments: pd.DataFrame, themes: Sequence[str], by: str = "group",
+                   per_cell: int = 3, position_offset: int = 0) -> Tally:
+    """Tally one partition of the segments table (or all of it).
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        Rows of the segments table (any subset of whole transcripts, in table order);
+        only ``role == informant`` rows count, with their final themes
+        (:func:`final_themes`).  Needs ``informant_id``, ``by`` and the theme columns;
+        ``p_<theme>`` when a model ran; the quote columns (``segment_id``,
+        ``transcript``, ``start_char``, ``end_char``, ``text``) when ``per_cell`` > 0.
+    themes : sequence of str
+        Theme ids (any order; the tally's are sorted).
+    by : str
+        Informant attribute column.
+    per_cell : int
+        Quote candidates kept per group x theme (0: none).
+    position_offset : int
+        Added to each informant row's position in this partition: the quotes' tie
+        breaker, "order of the segments table" (e.g. ``partition_index << 32``).
+
+    Returns
+    -------
+    Tally
+
+    Raises
+    ------
+    StageError
+        ``segments`` has no column ``by`` (T600).
+    """
+    from .quotes import quote_candidates
+
     informant = informant_segments(segments, by)
-    labels, _ = final_themes(informant)
+    labels, source = final_themes(informant)
     themes = sorted(themes)
-    return _count_informants(informant, theme_matrix(list(labels), themes), themes, by)
+    matrix = theme_matrix(list(labels), themes).astype(np.int64).reshape(len(informant),
+                                                                       len(themes))
+    group = informant[by].astype(str).to_numpy()
+    hit_columns = _theme_columns("hit_", themes)
+    frame = pd.DataFrame(matrix, columns=hit_columns)
+    frame.insert(0, "group", group)
+    frame.insert(1, "informant_id", informant["informant_id"].astype(str).to_numpy())
+    frame.insert(2, "n_segments", np.ones(len(informant), dtype=np.int64))
+    informants = _sum_by(frame, ["group", "informant_id"], ["n_segments"] + hit_columns)
+
+    micro = np.column_stack([_micro_probabilities(informant, t) for t in themes]) \
+        if themes else np.zeros((len(informant), 0), dtype=np.int64)
+    source = source.to_numpy()
+    per_group = pd.DataFrame({"group": group,
+                              "n_segments": np.ones(len(informant), dtype=np.int64),
+                              "n_gold": (source == "gold").astype(np.int64),
+                              "n_model": (source == "model").astype(np.int64)})
+    has_p = micro != MISSING_MICRO
+    for j, theme in enumerate(themes):
+        per_group[f"psum_{theme}"] = np.where(has_p[:, j], micro[:, j], 0)
+    for j, theme in enumerate(themes):
+        per_group[f"pn_{theme}"] = has_p[:, j].astype(np.int64)
+    groups = _sum_by(per_group, ["group"], list(per_group.columns[1:]))
+
+    quotes = quote_candidates(informant, matrix, themes, group, source == "gold", micro,
+                              per_cell, position_offset)
+    return Tally(themes, informants, groups, quotes)
 
 
-def _count_informants(informant: pd.DataFrame, matrix: np.ndarray, themes: list[str],
-                      by: str) -> InformantCounts:
-    """:func:`informant_counts` from the informant rows and their theme matrix."""
-    frame = pd.DataFrame(matrix.astype(np.int64))
-    frame["_group"] = informant[by].astype(str).to_numpy()
-    frame["_informant"] = informant["informant_id"].astype(str).to_numpy()
-    grouped = frame.groupby(["_group", "_informant"], sort=True)
-    sums, sizes = grouped.sum(), grouped.size()
-    return InformantCounts(sums.index.get_level_values(0).to_numpy(dtype=str),
-                           sums.index.get_level_values(1).to_numpy(dtype=str), themes,
-                           sums.to_numpy(dtype=float).reshape(len(sums), len(themes)),
-                           sizes.to_numpy(dtype=float))
+#: Micro-unit key of a missing probability (as ``-1.0``: ranks below every probability).
+MISSING_MICRO = -MICRO
 
 
-def _probabilities(informant: pd.DataFrame, theme: str) -> np.ndarray:
-    """``p_<theme>`` rounded as written to segments.csv (NaN when no model ran).
+def _micro_probabilities(informant: pd.DataFrame, theme: str) -> np.ndarray:
+    """``p_<theme>`` rounded as written to segments.csv, in int64 micro-units.
 
-    Rounding makes ``themepipe compare`` on a run folder give the run's own numbers.
+    :data:`MISSING_MICRO` where there is no probability (no model ran, or a segment
+    without content words).  Rounding makes ``themepipe compare`` on a run folder give
+    the run's own numbers.
     """
     column = f"p_{theme}"
     if column not in informant.columns:
-        return np.full(len(informant), np.nan)
-    return np.round(pd.to_numeric(informant[column], errors="coerce").to_numpy(float), 6)
+        return np.full(len(informant), MISSING_MICRO, dtype=np.int64)
+    p = pd.to_numeric(informant[column], errors="coerce").to_numpy(float)
+    finite = np.isfinite(p)
+    micro = np.full(len(p), MISSING_MICRO, dtype=np.int64)
+    micro[finite] = np.rint(p[finite] * MICRO).astype(np.int64)  # = np.round(p, 6) * 1e6
+    return micro
+
+
+def merge_tallies(tallies: Iterable[Tally], per_cell: int = 3,
+                  merge_sum: Callable[[list[pd.DataFrame], list[str]], pd.DataFrame]
+                  | None = None) -> Tally:
+    """Merge the tallies of partitions into the tally of their union.
+
+    Exact and order-free: counts and micro-unit sums are added (int64 group-by sums),
+    quote candidates keep the top ``per_cell`` per (group, theme) by (gold first,
+    probability descending, position ascending).
+
+    Parameters
+    ----------
+    tallies : iterable of Tally
+        Of the same themes; at least one.
+    per_cell : int
+        Quote candidates kept per group x theme.
+    merge_sum : callable, optional
+        ``merge_sum(frames, keys)``: the group-by sum of the int64 columns of ``frames``
+        over ``keys`` (e.g. an executor's, done by Dask); a pandas group-by sum when
+        None.  Its row and column order do not matter.
+
+    Returns
+    -------
+    Tally
+
+    Raises
+    ------
+    StageError
+        No tally, or tallies of different themes (T610).
+    """
+    from .quotes import merge_quote_candidates
+
+    tallies = list(tallies)
+    if not tallies:
+        raise StageError("T610", "no tally to merge; tally at least one partition "
+                         "(an empty one is fine)")
+    themes = tallies[0].themes
+    for other in tallies[1:]:
+        if other.themes != themes:
+            raise StageError("T610", f"tallies of different themes cannot be merged "
+                             f"({', '.join(themes)} vs {', '.join(other.themes)}); tally "
+                             "every partition with the run's codebook")
+    hit_columns = ["n_segments"] + _theme_columns("hit_", themes)
+    group_columns = ["n_segments", "n_gold", "n_model"] + _theme_columns("psum_", themes) \
+        + _theme_columns("pn_", themes)
+
+    def summed(frames: list[pd.DataFrame], keys: list[str], columns: list[str]):
+        if merge_sum is None:
+            return _sum_by(pd.concat(frames, ignore_index=True), keys, columns)
+        frame = merge_sum(frames, keys)
+        if frame.empty:
+            return _sum_by(frame.iloc[:0], keys, columns)
+        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        return frame.reindex(columns=keys + columns, fill_value=0) \
+            .astype({c: np.int64 for c in columns})
+
+    informants = summed([t.informants for t in tallies], ["group", "informant_id"],
+                        hit_columns)
+    groups = summed([t.groups for t in tallies], ["group"], group_columns)
+    quotes = merge_quote_candidates([t.quotes for t in tallies], per_cell)
+    return Tally(list(themes), informants, groups, quotes)
+
+
+def tally_counts(tally: Tally) -> InformantCounts:
+    """The informant-level arrays of a tally (the unit of bootstrap and permutations).
+
+    Returns
+    -------
+    InformantCounts
+        Rows sorted by group, then informant id: the same arrays whether the tally was
+        counted from one table or merged from partitions.
+    """
+    informants = tally.informants
+    hits = informants[_theme_columns("hit_", tally.themes)].to_numpy(dtype=float)
+    return InformantCounts(informants["group"].to_numpy(dtype=str),
+                           informants["informant_id"].to_numpy(dtype=str),
+                           list(tally.themes),
+                           hits.reshape(len(informants), len(tally.themes)),
+                           informants["n_segments"].to_numpy(dtype=float))
 
 
 def _rng(random_state: int, stream: int) -> np.random.Generator:
@@ -234,42 +433,51 @@ def theme_distribution(segments: pd.DataFrame, themes: Sequence[str], by: str = 
         (``gold``, ``model`` or ``gold+model``: where the group's segment themes came
         from).
     """
-    informant = informant_segments(segments, by)
-    labels, source = final_themes(informant)
-    themes = sorted(themes)
-    matrix = theme_matrix(list(labels), themes)
-    probabilities = np.column_stack([_probabilities(informant, t) for t in themes]) \
-        if themes else np.empty((len(informant), 0))
-    group_values = informant[by].astype(str).to_numpy()
-    counts = _count_informants(informant, matrix, themes, by)
+    return distribution_from_tally(tally_segments(segments, themes, by, per_cell=0),
+                                   groups, n_bootstrap, random_state)
+
+
+def distribution_from_tally(tally: Tally, groups: Sequence[str] | None = None,
+                            n_bootstrap: int = 0, random_state: int = 0) -> pd.DataFrame:
+    """:func:`theme_distribution` computed from a (merged) tally.
+
+    ``mean_probability`` = ``psum_<theme> / 10**6 / pn_<theme>`` (empty when no segment
+    of the group has a probability).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`DISTRIBUTION_COLUMNS`.
+    """
+    themes = tally.themes
+    counts = tally_counts(tally)
+    per_group = tally.groups.set_index("group")
     rng = _rng(random_state, 0)
     rows = []
-    for group in group_order(group_values, groups):
-        mask = group_values == group
-        sub = matrix[mask]
-        n_segments = int(mask.sum())
-        codings = sub.sum(axis=0)
-        total_codings = int(codings.sum())
-        sources = set(source.to_numpy()[mask]) - {""}
-        src = "+".join(s for s in ("gold", "model") if s in sources)
+    for group in group_order(per_group.index, groups):
+        known = group in per_group.index
+        cell = per_group.loc[group] if known else None
+        n_segments = int(cell["n_segments"]) if known else 0
         units = counts.group == group
         hits = counts.hits[units]
+        codings = hits.sum(axis=0).astype(np.int64)
+        total_codings = int(codings.sum())
+        src = "+".join(s for s in ("gold", "model") if known and int(cell[f"n_{s}"]) > 0)
         informants_with_theme = (hits > 0).sum(axis=0)
         ci_low, ci_high = bootstrap_share_ci(hits, counts.totals[units], n_bootstrap, rng)
         for j, theme in enumerate(themes):
-            with_theme = sub[:, j] == 1
-            p = probabilities[mask, j]
+            psum = int(cell[f"psum_{theme}"]) if known else 0
+            pn = int(cell[f"pn_{theme}"]) if known else 0
             rows.append({
                 "group": group, "theme": theme,
                 "n_informants": int(units.sum()),
                 "n_informants_with_theme": int(informants_with_theme[j]),
                 "n_segments": n_segments,
-                "n_segments_with_theme": int(with_theme.sum()),
-                "share_segments": with_theme.mean() if n_segments else np.nan,
+                "n_segments_with_theme": int(codings[j]),
+                "share_segments": int(codings[j]) / n_segments if n_segments else np.nan,
                 "ci_low": ci_low[j], "ci_high": ci_high[j],
                 "share_codings": codings[j] / total_codings if total_codings else np.nan,
-                "mean_probability": (float(np.nanmean(p)) if np.isfinite(p).any()
-                                     else np.nan),
+                "mean_probability": psum / MICRO / pn if pn else np.nan,
                 "source": src,
             })
     return pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS)
@@ -292,7 +500,19 @@ def informant_themes(segments: pd.DataFrame, themes: Sequence[str]) -> pd.DataFr
         ``share_segments`` = the informant's segments with the theme / the informant's
         segments.
     """
-    counts = informant_counts(segments, themes, "group")
+    return informant_themes_from_tally(tally_segments(segments, themes, "group",
+                                                      per_cell=0))
+
+
+def informant_themes_from_tally(tally: Tally) -> pd.DataFrame:
+    """:func:`informant_themes` computed from a (merged) tally of attribute ``group``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`INFORMANT_COLUMNS`.
+    """
+    counts = tally_counts(tally)
     n_themes = len(counts.themes)
     table = pd.DataFrame({
         "informant_id": np.repeat(counts.informant_id, n_themes),
@@ -342,7 +562,20 @@ def group_tests(segments: pd.DataFrame, themes: Sequence[str], by: str = "group"
     -----
     See :func:`themepipe.stats.permutation_test`.
     """
-    counts = informant_counts(segments, themes, by)
+    return tests_from_counts(informant_counts(segments, themes, by), groups,
+                             n_permutations, random_state)
+
+
+def tests_from_counts(counts: InformantCounts, groups: Sequence[str] | None = None,
+                      n_permutations: int = 5000, random_state: int = 0,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`group_tests` computed from informant-level counts (e.g. of a tally).
+
+    Returns
+    -------
+    comparison, pairs : pandas.DataFrame
+        As :func:`group_tests`.
+    """
     themes = counts.themes
     present = [g for g in group_order(counts.group, groups) if (counts.group == g).any()]
     index = {g: k for k, g in enumerate(present)}
@@ -518,12 +751,39 @@ def compare_groups(segments: pd.DataFrame, themes: Sequence[str], by: str = "gro
     StageError
         ``segments`` has no column ``by`` (T600).
     """
-    from .quotes import select_quotes
+    return compare_tally(tally_segments(segments, themes, by), by, groups, n_bootstrap,
+                         n_permutations, random_state, redact, path, attribute)
 
-    distribution = theme_distribution(segments, themes, by, groups, n_bootstrap,
-                                      random_state)
-    comparison, pairs = group_tests(segments, themes, by, groups, n_permutations,
-                                    random_state)
+
+def compare_tally(tally: Tally, by: str = "group", groups: Sequence[str] | None = None,
+                  n_bootstrap: int = 2000, n_permutations: int = 5000, random_state: int = 0,
+                  redact: Callable[[str], str] | None = None, path: str = "informants.csv",
+                  attribute: str | None = None) -> Comparison:
+    """Every comparison table for one informant attribute, from a (merged) tally.
+
+    The computation behind :func:`compare_groups`: a tally counted from the whole table
+    and one merged from partitions (:func:`merge_tallies`) give identical tables.
+
+    Parameters
+    ----------
+    tally : Tally
+        From :func:`tally_segments` / :func:`merge_tallies`, with ``per_cell`` quote
+        candidates (3 in a run).
+    by : str
+        The attribute's name (the name of the result when ``attribute`` is not given).
+    groups, n_bootstrap, n_permutations, random_state, redact, path, attribute
+        As :func:`compare_groups`.
+
+    Returns
+    -------
+    Comparison
+        Tables :data:`COMPARISON_FILES`.
+    """
+    from .quotes import quotes_from_tally
+
+    distribution = distribution_from_tally(tally, groups, n_bootstrap, random_state)
+    comparison, pairs = tests_from_counts(tally_counts(tally), groups, n_permutations,
+                                          random_state)
     table, test = coding_table(distribution)
     tables = {
         "theme_distribution.csv": distribution,
@@ -532,7 +792,7 @@ def compare_groups(segments: pd.DataFrame, themes: Sequence[str], by: str = "gro
         "group_distances.csv": group_distances(distribution),
         "coding_table.csv": table,
         "coding_test.csv": test,
-        "quotes.csv": select_quotes(segments, themes, by, groups, redact=redact),
+        "quotes.csv": quotes_from_tally(tally, groups, redact=redact),
     }
     attribute = attribute or by
     return Comparison(attribute, tables, small_group_problems(distribution, attribute, path))
@@ -571,11 +831,32 @@ def compare_run_segments(config, segments: pd.DataFrame, themes: Sequence[str],
     -------
     Comparison
     """
+    return compare_run_tally(config, tally_segments(segments, themes, by), informants, by)
+
+
+def compare_run_tally(config, tally: Tally, informants: pd.DataFrame,
+                      by: str = "group") -> Comparison:
+    """:func:`compare_tally` with a run's config: :func:`compare_run_segments` for a tally.
+
+    Parameters
+    ----------
+    config : themepipe.config.Config
+    tally : Tally
+        Of the attribute ``by``, with 3 quote candidates per cell (the tally's default).
+    informants : pandas.DataFrame
+        The informants table (names for pseudonymising quotes).
+    by : str
+        Informant attribute; the config's ``groups`` order applies to ``group`` only.
+
+    Returns
+    -------
+    Comparison
+    """
     cfg = config.compare
     path = str(config.corpus.informants or config.corpus.path)
-    return compare_groups(segments, themes, by, config.groups if by == "group" else None,
-                          cfg.bootstrap, cfg.permutations, cfg.random_state,
-                          _redactor(informants, config.privacy.redact), path)
+    return compare_tally(tally, by, config.groups if by == "group" else None, cfg.bootstrap,
+                         cfg.permutations, cfg.random_state,
+                         _redactor(informants, config.privacy.redact), path)
 
 
 def attribute_of_informants(informants: pd.DataFrame, by: str,
@@ -621,8 +902,68 @@ def attribute_of_informants(informants: pd.DataFrame, by: str,
     return values.set_index("informant_id")[by].reindex(ids).fillna("")
 
 
+def _segments_as_read(segments: pd.DataFrame) -> pd.DataFrame:
+    """A part of segments.csv read as strings, with offsets as int and ``p_`` as float."""
+    for column in ("start_char", "end_char"):
+        if column in segments.columns:
+            segments[column] = segments[column].astype(int)
+    for column in [c for c in segments.columns if c.startswith("p_")]:
+        segments[column] = pd.to_numeric(segments[column], errors="coerce")
+    return segments
+
+
+def _read_run_meta(run_dir: Path) -> tuple[pd.DataFrame, dict]:
+    """A run folder's informants copy and manifest (with ``themes``), checked."""
+    import json
+
+    from .segment_tables import segment_parts
+
+    run_dir = Path(run_dir)
+    if not segment_parts(run_dir):
+        raise StageError("T603", "not a complete run folder: segments.csv is missing; give "
+                         "the --out folder of a `themepipe run`", path=run_dir)
+    files = {}
+    for name in ("informants.csv", "manifest.json", "theme_distribution.csv"):
+        if not (run_dir / name).is_file():
+            raise StageError("T603", f"not a complete run folder: {name} is missing; give "
+                             "the --out folder of a `themepipe run`", path=run_dir)
+        files[name] = run_dir / name
+    try:
+        informants = pd.read_csv(files["informants.csv"], dtype=str, keep_default_na=False)
+        manifest = json.loads(files["manifest.json"].read_text(encoding="utf-8"))
+        themes = list(dict.fromkeys(pd.read_csv(files["theme_distribution.csv"],
+                                                dtype=str)["theme"]))
+        manifest["config"]["compare"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StageError("T603", f"cannot read the run folder ({type(exc).__name__}: {exc}); "
+                         "run `themepipe run` again", path=run_dir) from None
+    manifest["themes"] = themes
+    return informants, manifest
+
+
+def _iter_run_segments(run_dir: Path) -> Iterator[pd.DataFrame]:
+    """The run folder's segments part by part (:func:`_segments_as_read` applied)."""
+    from .segment_tables import iter_segment_parts
+
+    parts = iter_segment_parts(run_dir)
+    while True:
+        try:
+            part = next(parts)
+            yield _segments_as_read(part)
+        except StopIteration:
+            return
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StageError("T603", f"cannot read the run folder's segments "
+                             f"({type(exc).__name__}: {exc}); run `themepipe run` again",
+                             path=run_dir) from None
+
+
 def read_run_folder(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read a run folder's segments, informants copy and manifest.
+
+    The segments come from ``segments.csv`` or, for a streamed run, from the Parquet
+    parts ``segments/part-*.parquet`` (:mod:`themepipe.segment_tables`), concatenated;
+    :func:`compare_run_folder` reads them part by part instead.
 
     Returns
     -------
@@ -637,31 +978,9 @@ def read_run_folder(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     StageError
         A file is missing or unreadable (T603).
     """
-    import json
-
-    run_dir = Path(run_dir)
-    files = {}
-    for name in ("segments.csv", "informants.csv", "manifest.json",
-                 "theme_distribution.csv"):
-        if not (run_dir / name).is_file():
-            raise StageError("T603", f"not a complete run folder: {name} is missing; give "
-                             "the --out folder of a `themepipe run`", path=run_dir)
-        files[name] = run_dir / name
-    try:
-        segments = pd.read_csv(files["segments.csv"], dtype=str, keep_default_na=False)
-        informants = pd.read_csv(files["informants.csv"], dtype=str, keep_default_na=False)
-        manifest = json.loads(files["manifest.json"].read_text(encoding="utf-8"))
-        themes = list(dict.fromkeys(pd.read_csv(files["theme_distribution.csv"],
-                                                dtype=str)["theme"]))
-        for column in ("start_char", "end_char"):
-            segments[column] = segments[column].astype(int)
-        for column in [c for c in segments.columns if c.startswith("p_")]:
-            segments[column] = pd.to_numeric(segments[column], errors="coerce")
-        manifest["config"]["compare"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StageError("T603", f"cannot read the run folder ({type(exc).__name__}: {exc}); "
-                         "run `themepipe run` again", path=run_dir) from None
-    manifest["themes"] = themes
+    informants, manifest = _read_run_meta(run_dir)
+    parts = list(_iter_run_segments(run_dir))
+    segments = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return segments, informants, manifest
 
 
@@ -673,14 +992,15 @@ def run_compare_by(run_dir: Path) -> list[str]:
     StageError
         Not a run folder (T603).
     """
-    return list(read_run_folder(run_dir)[2]["config"]["compare"].get("by") or ["group"])
+    return list(_read_run_meta(run_dir)[1]["config"]["compare"].get("by") or ["group"])
 
 
 def compare_run_folder(run_dir: Path, by: str) -> Comparison:
     """Recompute the comparison tables of a finished run for an informant attribute.
 
-    Reads ``segments.csv``, ``informants.csv`` (the run's copy) and the config in
-    ``manifest.json``; no earlier stage runs again.
+    Reads ``segments.csv`` (or the Parquet parts of a streamed run, one at a time:
+    each part is tallied, the tallies merged), ``informants.csv`` (the run's copy) and
+    the config in ``manifest.json``; no earlier stage runs again.
 
     Parameters
     ----------
@@ -703,25 +1023,31 @@ def compare_run_folder(run_dir: Path, by: str) -> Comparison:
     from .config import CompareConfig
 
     _check_folder_name(by)
-    segments, informants, manifest = read_run_folder(run_dir)
+    informants, manifest = _read_run_meta(run_dir)
     path = str(Path(run_dir) / "informants.csv")
     values = attribute_of_informants(informants, by, path)
     config = manifest["config"]
     cfg = CompareConfig(**config["compare"])
-    segments = segments.copy()
     column = "_" + by  # a new column: segments.csv has its own `group`, `text` ...
-    segments[column] = segments["informant_id"].map(values).fillna("")
-    is_informant = segments["role"] == "informant"
-    missing = sorted(set(segments.loc[is_informant & (segments[column] == ""),
-                                      "informant_id"]))
+    missing: set[str] = set()
+    tallies = []
+    for index, segments in enumerate(_iter_run_segments(run_dir)):
+        segments[column] = segments["informant_id"].map(values).fillna("")
+        is_informant = segments["role"] == "informant"
+        unknown = is_informant & (segments[column] == "")
+        missing.update(segments.loc[unknown, "informant_id"])
+        tallies.append(tally_segments(segments[~unknown], manifest["themes"], column,
+                                      position_offset=index << 32))
+        del segments
+    tally = merge_tallies(tallies)
     problems = []
     if missing:
+        missing = sorted(missing)
         problems.append(Problem(path, None, "T604", f"{len(missing)} informant(s) have no "
                                 f"{by} ({', '.join(missing[:5])}"
                                 f"{', ...' if len(missing) > 5 else ''}); they are left out "
                                 f"of the comparison. Fill in the {by} column", "warning"))
-        segments = segments[~is_informant | (segments[column] != "")]
-    present = sorted(set(segments.loc[segments["role"] == "informant", column]))
+    present = sorted(tally.groups["group"])
     if not present:
         raise StageError("T607", f"no informant has a value for '{by}'; choose another "
                          "attribute or fill in the column", path=path)
@@ -731,9 +1057,9 @@ def compare_run_folder(run_dir: Path, by: str) -> Comparison:
                                 "Choose an attribute with at least two values", "warning"))
     groups = config.get("groups") if by == "group" else None
     redact = config.get("privacy", {}).get("redact", True)
-    comparison = compare_groups(segments, manifest["themes"], column, groups, cfg.bootstrap,
-                                cfg.permutations, cfg.random_state,
-                                _redactor(informants, redact), path, attribute=by)
+    comparison = compare_tally(tally, column, groups, cfg.bootstrap, cfg.permutations,
+                               cfg.random_state, _redactor(informants, redact), path,
+                               attribute=by)
     comparison.problems[:0] = problems
     return comparison
 

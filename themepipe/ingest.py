@@ -174,8 +174,10 @@ def _transcript_turns(name: str, text: str, corpus: CorpusConfig,
                       speakers: pd.DataFrame) -> tuple[list[dict], dict, list[Problem]]:
     """Parse one decoded transcript and give each turn its role and informant."""
     interviewer = {label_key(x) for x in corpus.interviewer_labels}
-    by_label = {label_key(row.speaker_label): row for row in speakers.itertuples()}
-    known = list(corpus.interviewer_labels) + list(speakers["speaker_label"])
+    labels = speakers["speaker_label"].tolist()  # plain lists: no per-row pandas objects
+    by_label = {label_key(label): (informant_id, group) for label, informant_id, group in
+                zip(labels, speakers["informant_id"].tolist(), speakers["group"].tolist())}
+    known = list(corpus.interviewer_labels) + labels
     parsed = parse_transcript(text, header_keys=corpus.header_keys, known_labels=known,
                               label_pattern=corpus.label_pattern, name=name)
     problems = [Problem(name, p.line, "T120", p.message, "warning") for p in parsed.problems]
@@ -184,7 +186,7 @@ def _transcript_turns(name: str, text: str, corpus: CorpusConfig,
         keys = [label_key(a) for a in (turn.speaker_label, *turn.aliases)]
         informant = next((by_label[k] for k in keys if k in by_label), None)
         if informant is not None:
-            role, informant_id, group = "informant", informant.informant_id, informant.group
+            role, (informant_id, group) = "informant", informant
         elif any(k in interviewer for k in keys):
             role, informant_id, group = "interviewer", "", ""
         else:
@@ -211,7 +213,8 @@ def _transcript_turns(name: str, text: str, corpus: CorpusConfig,
 
 def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
                        progress=None, names: list[str] | None = None,
-                       informants: pd.DataFrame | None = None) -> Corpus:
+                       informants: pd.DataFrame | None = None,
+                       allow_empty: bool = False) -> Corpus:
     """Read every transcript of a folder corpus into turn rows.
 
     Parameters
@@ -229,6 +232,9 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         caller.  Default: every transcript :func:`discover` finds.
     informants : pandas.DataFrame, optional
         The informants table already read by :func:`load_informants`.
+    allow_empty : bool
+        Return an empty corpus instead of raising T142 when no transcript could be read
+        (a partition whose files were all skipped; the caller checks the whole corpus).
 
     Returns
     -------
@@ -285,7 +291,7 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
             metadata[name] = meta
         if progress is not None:
             progress(done, len(names))
-    if not rows:
+    if not rows and not allow_empty:
         first = problems[-1].format() if problems else ""
         raise InputError("T142", f"no transcript could be read ({len(names)} skipped); "
                          f"last problem: {first}", path=root)

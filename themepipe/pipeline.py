@@ -245,8 +245,8 @@ def check_model(config: Config) -> None:
             load_model(folder, version)  # raises T301-T303 before loading anything
 
 
-def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, preprocessor):
-    """Fit the topic model on informant segments; return (model, doc_topic, mask).
+def topic_model(config: Config, codebook: Codebook, preprocessor):
+    """An unfitted :class:`themepipe.topics.SeededTopicModel` as the config gives it.
 
     Seeds: the codebook's seed words plus the words of ``topics.seed_fields``
     (:func:`themepipe.topics.theme_seed_stems`).
@@ -255,14 +255,35 @@ def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, prepr
 
     cfg = config.topics
     check_num_topics(config, codebook)
+    params = cfg.model_dump(exclude={"seeded", "seed_fields", "fit_sample"})
+    return SeededTopicModel(seed_words=theme_seed_stems(codebook, preprocessor,
+                                                        cfg.seed_fields)
+                            if cfg.seeded else None, **params)
+
+
+def fit_topics(config: Config, codebook: Codebook, segments: pd.DataFrame, preprocessor):
+    """Fit the topic model on informant segments; return (model, doc_topic, mask).
+
+    The fit uses at most ``topics.fit_sample`` informant segments
+    (:func:`themepipe.stream.sample_mask`); proportions are computed for all of them.
+    """
+    from .stream import sample_mask
+
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
-    params = cfg.model_dump(exclude={"seeded", "seed_fields", "fit_sample"})
-    model = SeededTopicModel(seed_words=theme_seed_stems(codebook, preprocessor,
-                                                         cfg.seed_fields)
-                             if cfg.seeded else None, **params)
-    model.fit(docs)
+    chosen = sample_mask(segments.loc[mask, "segment_id"].to_numpy(),
+                         config.topics.fit_sample, config.topics.random_state)
+    model = topic_model(config, codebook, preprocessor)
+    model.fit([d for d, keep in zip(docs, chosen) if keep])
     return model, model.transform(docs), mask
+
+
+def unseeded_problems(config: Config, model) -> list[Problem]:
+    """A warning per theme whose seed words are absent from the segments (T431)."""
+    return [Problem(str(config.codebook), None, "T431", f"theme '{theme}' has none of its "
+                    "seed words in the segments; its topic is not seeded. Add seed words "
+                    "that occur in the transcripts", "warning")
+            for theme in getattr(model, "unseeded_themes_", [])]
 
 
 def run(config: Config, out: Path, config_path: Path | None = None, strict: bool = False,
@@ -306,6 +327,17 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
     check_num_topics(config, codebook)
     check_out(out)
     check_model(config)
+    if config.corpus.format == "transcripts":  # several partitions: stream them
+        from .ingest import discover
+        from .stream import plan_partitions, run_stream
+
+        names = discover(config.corpus)
+        plan = plan_partitions(Path(config.corpus.path), names,
+                               config.executor.partition_size)
+        if len(plan) > 1 or config.executor.kind == "dask" or \
+                config.executor.tables == "parquet":
+            return run_stream(config, out, config_path, strict, reporter, codebook, names,
+                              plan)
     cache = StageCache(cache_dir(out) if use_cache else None, deferred=True)
 
     with timer.stage("ingest") as st:
@@ -365,10 +397,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             from .topics import topic_prevalence
 
             topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
-            problems += [Problem(str(config.codebook), None, "T431", f"theme '{theme}' has none "
-                                 "of its seed words in the segments; its topic is not seeded. "
-                                 "Add seed words that occur in the transcripts", "warning")
-                         for theme in getattr(topic_model, "unseeded_themes_", [])]
+            problems += unseeded_problems(config, topic_model)
             topics_table = topic_model.topics_table(topn=10)
             segments["dominant_topic"] = ""
             has_stems = (segments.loc[mask, "stems"].str.strip() != "").to_numpy()
@@ -436,25 +465,10 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
         st.summary = f"{distribution['group'].nunique()} groups x {len(themes)} themes"
 
     columns = SEGMENT_COLUMNS + [f"p_{t}" for t in themes]
-    manifest = {
-        "themepipe_version": __version__,
-        "started": started.isoformat(timespec="seconds"),
-        "config": config_to_dict(config),
-        "config_file": None if config_path is None else {
-            "path": str(config_path), "sha256": sha256_file(config_path)},
-        "inputs": input_checksums(config, corpus),
-        "libraries": library_versions(),
-        "seeds": {"topics": config.topics.random_state,
-                  "classifier": config.classifier.random_state,
-                  "compare": config.compare.random_state},
-        "model": model_info,
-        "counts": counts,
-        "timings_s": timings,
-        "problems": [p.__dict__ for p in problems],
-        "strict": strict,
-        "reused_stages": list(cache.reused),
-        "cache": None if cache.folder is None else str(cache.folder),
-    }
+    manifest = build_manifest(config, config_path, started, input_checksums(config, corpus),
+                              model_info, counts, timings, problems, strict,
+                              list(cache.reused),
+                              None if cache.folder is None else str(cache.folder))
     with timer.stage("write") as st:
         with RunFolder(out) as folder:
             folder.write_csv("segments.csv", segments[columns])
@@ -468,21 +482,55 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             for name, text in corpus.sources.items():
                 folder.write_text(f"sources/{name}", text)
             folder.write_json("manifest.json", manifest)
-            if config.report.qdpx:  # built from the staged files above, redacted per privacy
-                from .qdpx import export_qdpx
-                export_qdpx(folder.path, folder.file("project.qdpx"))
-            if config.report.html or config.report.xlsx:  # from the staged CSVs above
-                from .report import write_reports
-                redact = None
-                if config.privacy.redact:
-                    from .privacy import Pseudonymiser
-                    redact = Pseudonymiser.from_informants(corpus.informants).redact
-                write_reports(folder.path, html=config.report.html, xlsx=config.report.xlsx,
-                              redact=redact, card=model_card,
-                              theme_labels={t.id: t.label for t in codebook.themes})
+            write_extras(folder, config, codebook, corpus.informants, model_card)
         st.summary = str(out)
     cache.flush()  # only a published run fills the cache
     return RunResult(out, manifest, problems)
+
+
+def build_manifest(config: Config, config_path: Path | None, started: datetime,
+                   inputs: dict[str, str], model_info: dict, counts: dict, timings: dict,
+                   problems: list[Problem], strict: bool, reused: list[str],
+                   cache: str | None, **extra) -> dict:
+    """The content of ``manifest.json`` (``extra`` keys are added, e.g. ``streaming``)."""
+    return {
+        "themepipe_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "config": config_to_dict(config),
+        "config_file": None if config_path is None else {
+            "path": str(config_path), "sha256": sha256_file(config_path)},
+        "inputs": inputs,
+        "libraries": library_versions(),
+        "seeds": {"topics": config.topics.random_state,
+                  "classifier": config.classifier.random_state,
+                  "compare": config.compare.random_state},
+        "model": model_info,
+        "counts": counts,
+        "timings_s": timings,
+        "problems": [p.__dict__ for p in problems],
+        "strict": strict,
+        "reused_stages": reused,
+        "cache": cache,
+        **extra,
+    }
+
+
+def write_extras(folder: RunFolder, config: Config, codebook: Codebook,
+                 informants: pd.DataFrame, card: dict) -> None:
+    """The .qdpx project and the reports, built from the tables already staged in
+    ``folder`` and pseudonymised as ``privacy.redact`` says."""
+    if config.report.qdpx:
+        from .qdpx import export_qdpx
+        export_qdpx(folder.path, folder.file("project.qdpx"))
+    if config.report.html or config.report.xlsx:
+        from .report import write_reports
+        redact = None
+        if config.privacy.redact:
+            from .privacy import Pseudonymiser
+            redact = Pseudonymiser.from_informants(informants).redact
+        write_reports(folder.path, html=config.report.html, xlsx=config.report.xlsx,
+                      redact=redact, card=card,
+                      theme_labels={t.id: t.label for t in codebook.themes})
 
 
 def input_checksums(config: Config, corpus: Corpus) -> dict[str, str]:

@@ -17,6 +17,10 @@ import numpy as np
 # same numbers in another order may differ in the last bits (as scipy.stats.permutation_test).
 _REL_TOL = 1e-12
 CODING_TEST_NOTE = "descriptive only: codings of one informant are not independent"
+#: Memory bound of one block of relabelings or bootstrap draws (bytes, all temporaries).
+#: Blocks change nothing in the results: numpy's ``Generator.permuted`` and
+#: ``Generator.integers`` draw the same values row by row as for the whole matrix.
+BLOCK_BYTES = 64 * 2**20
 
 
 def between_group_ss(shares: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
@@ -38,20 +42,51 @@ def between_group_ss(shares: np.ndarray, labels: np.ndarray, n_groups: int) -> n
     Returns
     -------
     ndarray of shape (n_themes,) or (n_labelings, n_themes)
+
+    Notes
+    -----
+    Group sums are ``np.bincount`` over ``label + n_groups * labeling`` with the shares as
+    weights: each group's sum adds its informants' shares in informant order, so two
+    labelings that put the same informants in the same groups give bit-identical
+    statistics (the observed labeling goes through the same code as the permuted ones).
     """
     shares = np.asarray(shares, dtype=float)
     labels = np.asarray(labels)
     single = labels.ndim == 1
     labels = np.atleast_2d(labels)
-    onehot = (labels[:, :, None] == np.arange(n_groups)).astype(float)  # (L, I, G)
-    sizes = onehot.sum(axis=1)  # (L, G)
-    sums = np.einsum("lig,it->lgt", onehot, shares)  # (L, G, T)
+    n_labelings, n_informants = labels.shape
+    n_cells = n_labelings * n_groups
+    index = (labels + n_groups * np.arange(n_labelings)[:, None]).ravel()
+    sizes = np.bincount(index, minlength=n_cells).reshape(n_labelings, n_groups).astype(float)
+    sums = np.empty((n_labelings, n_groups, shares.shape[1]))
+    for t in range(shares.shape[1]):
+        weights = np.broadcast_to(shares[:, t], (n_labelings, n_informants)).ravel()
+        sums[:, :, t] = np.bincount(index, weights=weights,
+                                    minlength=n_cells).reshape(n_labelings, n_groups)
     grand = shares.mean(axis=0)  # (T,)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / sizes[:, :, None]
     deviation = np.where(sizes[:, :, None] > 0, means - grand, 0.0)
     ss = np.einsum("lg,lgt->lt", sizes, deviation ** 2)
     return ss[0] if single else ss
+
+
+def block_rows(n_columns: int, bytes_per_cell: int = 32) -> int:
+    """Rows of a (rows, ``n_columns``) working block that fit :data:`BLOCK_BYTES`.
+
+    Parameters
+    ----------
+    n_columns : int
+        Cells per row (informants).
+    bytes_per_cell : int
+        Bytes the computation holds per cell (all its temporaries together).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    return max(1, BLOCK_BYTES // (bytes_per_cell * max(1, n_columns)))
 
 
 def permutation_pvalue(observed: np.ndarray, permuted: np.ndarray) -> np.ndarray:
@@ -84,7 +119,7 @@ def permutation_pvalue(observed: np.ndarray, permuted: np.ndarray) -> np.ndarray
 
 def permutation_test(shares: np.ndarray, labels: np.ndarray, n_groups: int,
                      n_permutations: int, rng: np.random.Generator,
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Permutation test that informant-level shares differ across groups, per theme.
 
     Group labels are permuted across informants (not segments); the statistic is
@@ -99,6 +134,9 @@ def permutation_test(shares: np.ndarray, labels: np.ndarray, n_groups: int,
     n_permutations : int
         Random relabelings drawn (0: no test, p-values NaN).
     rng : numpy.random.Generator
+    max_rows : int, optional
+        Relabelings per block (default: as many as fit :data:`BLOCK_BYTES`); the result
+        does not depend on it.
 
     Returns
     -------
@@ -116,12 +154,15 @@ def permutation_test(shares: np.ndarray, labels: np.ndarray, n_groups: int,
     observed = between_group_ss(shares, labels, n_groups)
     if n_permutations <= 0:
         return observed, np.full(observed.shape, np.nan)
-    relabelings = rng.permuted(np.tile(labels, (n_permutations, 1)), axis=1)
     permuted = np.empty((n_permutations, observed.size))
-    block = max(1, 200_000 // max(1, len(labels) * n_groups))  # bounds memory
-    for start in range(0, n_permutations, block):
-        permuted[start:start + block] = between_group_ss(
-            shares, relabelings[start:start + block], n_groups)
+    # relabelings are drawn block by block (bounded memory): row r of block b is the same
+    # draw as row b * rows + r of rng.permuted(np.tile(labels, (n_permutations, 1)), axis=1)
+    rows = block_rows(len(labels), 40) if max_rows is None else max_rows
+    for start in range(0, n_permutations, rows):
+        relabelings = np.tile(labels, (min(rows, n_permutations - start), 1))
+        rng.permuted(relabelings, axis=1, out=relabelings)
+        permuted[start:start + len(relabelings)] = between_group_ss(shares, relabelings,
+                                                                    n_groups)
     return observed, permutation_pvalue(observed, permuted)
 
 
@@ -175,7 +216,7 @@ def expanded_tail(level: float, n: int) -> float:
 
 def bootstrap_share_ci(hits: np.ndarray, totals: np.ndarray, n_bootstrap: int,
                        rng: np.random.Generator, level: float = 0.95, expand: bool = True,
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap interval of a pooled share, resampling informants.
 
     The share is ``sum(hits) / sum(totals)`` over the group's informants (segments with
@@ -198,6 +239,9 @@ def bootstrap_share_ci(hits: np.ndarray, totals: np.ndarray, n_bootstrap: int,
         Coverage of the interval.
     expand : bool
         Expanded percentile interval (Hesterberg 2015) rather than the plain one.
+    max_rows : int, optional
+        Resamples per block (default: as many as fit :data:`BLOCK_BYTES`); the result
+        does not depend on it.
 
     Returns
     -------
@@ -215,10 +259,17 @@ def bootstrap_share_ci(hits: np.ndarray, totals: np.ndarray, n_bootstrap: int,
     n_inf, n_themes = hits.shape
     if n_bootstrap <= 0 or n_inf < 2:
         return np.full(n_themes, np.nan), np.full(n_themes, np.nan)
-    draws = rng.integers(0, n_inf, size=(n_bootstrap, n_inf))
-    counts = np.zeros((n_bootstrap, n_inf))
-    np.add.at(counts, (np.arange(n_bootstrap)[:, None], draws), 1.0)
-    shares = (counts @ hits) / (counts @ totals)[:, None]  # (B, T)
+    shares = np.empty((n_bootstrap, n_themes))
+    # resamples in blocks of bounded memory; rng.integers draws the same values row by row
+    rows = block_rows(n_inf, 32) if max_rows is None else max_rows
+    for start in range(0, n_bootstrap, rows):
+        size = min(rows, n_bootstrap - start)
+        draws = rng.integers(0, n_inf, size=(size, n_inf))
+        draws += n_inf * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n_inf).reshape(size, n_inf)
+        counts = counts.astype(float)
+        # integer counts times integer hits: exact, whatever the summation order
+        shares[start:start + size] = (counts @ hits) / (counts @ totals)[:, None]
     alpha = expanded_tail(level, n_inf) if expand else (1.0 - level) / 2.0
     low, high = np.quantile(shares, [alpha, 1.0 - alpha], axis=0)
     return low, high

@@ -143,8 +143,11 @@ def read_run(run_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
         The folder lacks one of them (T710).
     """
     manifest = json.loads(_need(run_dir, "manifest.json").read_text(encoding="utf-8"))
-    segments = pd.read_csv(_need(run_dir, "segments.csv"), dtype=str,
-                           keep_default_na=False)
+    from ..segment_tables import read_segments, segment_parts
+
+    if not segment_parts(run_dir):  # segments.csv, or the Parquet parts of a large run
+        _need(run_dir, "segments.csv")
+    segments = read_segments(run_dir)
     informants = pd.read_csv(_need(run_dir, "informants.csv"), dtype=str,
                              keep_default_na=False)
     return manifest, segments, informants

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 from .tables import SCHEMA, ReportTables
@@ -68,10 +68,13 @@ def _cell_value(value):
 
 
 def _append(sheet, values: list) -> None:
-    sheet.append([_cell_value(v) for v in values])
-    for cell in sheet[sheet.max_row]:
+    cells = []
+    for value in values:
+        cell = Cell(sheet, value=_cell_value(value))
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never a formula, whatever the text starts with
+        cells.append(cell)
+    sheet.append(cells)  # row by row: no scan of the sheet per row (linear in rows)
 
 
 def write_xlsx(tables: ReportTables, path: Path,
