@@ -24,10 +24,13 @@ Part 3 (optional, ``--segments``): the same seeded check on a run folder's
 preprocessing and topic parameters from the run config (``--config``) — i.e. the
 issue's acceptance check on the bundled corpus (ROC AUC >= 0.70 for every theme).  It
 compares "before" (the codebook's seed words, seeded start only: ``seed_fields: []``,
-``anchor_weight: 0``), seed words with anchoring, and "after" (the config: seed words
-plus label/example words, anchoring), and LDA with the same seeds; per theme it prints
-the share of theme-coded turns containing none of the seed stems of each variant.  The
-gold codes score the topics; they are never used to fit them.
+``anchor_weight: 0``, ``expand_terms: 0``), the previous default (seed words plus
+label/example words, ``anchor_weight: 1``, no corpus expansion), "after" (the config:
+by default also ``expand_terms: 10`` and ``anchor_weight: 3``, chosen on CASA/HoASA by
+``bench/seeded_dev.py``), and LDA with the same seeds; per theme it prints the share of
+theme-coded turns containing none of the seed stems of each variant (and none of the
+seed stems nor the terms added from the corpus, for the expanding variants).  The gold
+codes score the topics; they are never used to fit them.
 
 Preprocessing: :class:`themepipe.preprocess.Preprocessor` when it can be imported, else a
 fallback (lowercase letter runs, spaCy's Indonesian stop words, PySastrawi with a
@@ -250,7 +253,7 @@ def report_seeded(docs: list[list[str]], coded: np.ndarray, themes: dict[str, np
     coded_docs = [doc for doc, keep in zip(docs, coded) if keep]
     names = [name for name, _, _ in variants]
     print("\nvariants: " + "; ".join(f"[{i}] {name}" for i, name in enumerate(names)))
-    aucs, summaries = {}, {}
+    aucs, summaries, seed_terms = {}, {}, {}
     for name, seeds, params in variants:
         per_state, runs, npmi, fit_s = [], [], [], []
         for seed in range(n_states):
@@ -265,25 +268,41 @@ def report_seeded(docs: list[list[str]], coded: np.ndarray, themes: dict[str, np
             runs.append(tm.top_terms(TOPN))
             npmi.append(float(tm.npmi_.mean()))
         aucs[name] = np.array(per_state)
+        # the seed terms the model used: seed words plus the terms added from the corpus
+        seed_terms[name] = {a: list(seeds.get(a, [])) + tm.expanded_terms_.get(a, [])
+                            for a in aspects}
         summaries[name] = (np.mean(npmi), topic_stability(runs, TOPN), np.mean(fit_s),
-                           tm.topics_table(8), tm.missing_seed_words_)
+                           tm.topics_table(8), tm.missing_seed_words_, tm.expanded_terms_)
+    expanding = [i for i, n in enumerate(names)
+                 if any(seed_terms[n][a] != list(variants[i][1].get(a, [])) for a in aspects)]
+    print("\nno seed[i]: share of the theme's documents with none of variant i's seed "
+          "stems; +exp[i]: none of its seed stems nor of the terms it added from the "
+          "corpus")
     print(f"\n{'theme':18s} {'n':>5s} " + " ".join(f"{'no seed[' + str(i) + ']':>11s}"
                                                   for i in range(len(variants)))
+          + " " + " ".join(f"{'+exp[' + str(i) + ']':>8s}" for i in expanding)
           + " " + " ".join(f"{'AUC[' + str(i) + '] (min)':>16s}"
                            for i in range(len(variants))))
     for i, a in enumerate(aspects):
         shares = " ".join(f"{no_seed_share(coded_docs, themes[a], seeds[a]):11.0%}"
                           for _, seeds, _ in variants)
+        shares += " " + " ".join(
+            f"{no_seed_share(coded_docs, themes[a], seed_terms[names[j]][a]):8.0%}"
+            for j in expanding)
         cells = " ".join(f"{aucs[n][:, i].mean():8.3f} ({aucs[n][:, i].min():.2f})"
                          for n in names)
         print(f"{a:18s} {themes[a].sum():5d} {shares} {cells}")
-    for i, (n, (npmi, stability, fit_s, topics, missing)) in enumerate(summaries.items()):
+    for i, (n, (npmi, stability, fit_s, topics, missing, added)) in enumerate(
+            summaries.items()):
         theme_means = aucs[n].mean(axis=0)
         print(f"\n[{i}] {n}: themes with mean AUC >= 0.70: "
               f"{int((theme_means >= 0.70).sum())}/{len(aspects)}; min AUC over themes "
               f"and random states {np.nanmin(aucs[n]):.3f}; mean NPMI {npmi:.3f}, "
               f"stability {stability:.3f}, fit {fit_s:.2f} s; seed stems not in the "
               f"corpus: {missing or 'none'}; topics of random state {n_states - 1}:")
+        if any(added.values()):
+            print("terms added from the corpus: " + "; ".join(
+                f"{a}: {' '.join(w)}" for a, w in added.items()))
         print(topics.to_string(index=False))
 
 
@@ -296,9 +315,12 @@ def run_hoasa(pre) -> None:
           "an aspect is present when its label is not 'neut'")
     print("seed stems: " + "; ".join(f"{a}: {' '.join(w)}" for a, w in seeds.items()))
     themes = {a: (table[a] != "neut").to_numpy() for a in seeds}
-    variants = [("nmf, seeded start only (anchor_weight 0)", seeds,
-                 {"model": "nmf", "anchor_weight": 0.0}),
-                ("nmf defaults (anchor_weight 1)", seeds, {"model": "nmf"}),
+    variants = [("nmf, seeded start only (anchor_weight 0, expand_terms 0)", seeds,
+                 {"model": "nmf", "anchor_weight": 0.0, "expand_terms": 0}),
+                ("nmf, seed words + anchoring (anchor_weight 1, expand_terms 0)", seeds,
+                 {"model": "nmf", "anchor_weight": 1.0, "expand_terms": 0}),
+                ("nmf defaults (anchor_weight 3, expand_terms 10)", seeds,
+                 {"model": "nmf"}),
                 ("lda defaults", seeds, {"model": "lda"})]
     report_seeded(docs, np.ones(len(docs), dtype=bool), themes, variants, len(seeds) + 3)
 
@@ -324,8 +346,8 @@ def run_segments(segments_csv: Path, config_path: Path) -> None:
     coded = (table["gold_themes"] != "").to_numpy()
     cells = [set(c.split(";")) for c in table.loc[coded, "gold_themes"]]
     themes = {t: np.array([t in c for c in cells]) for t in codebook.ids}
-    params = config.topics.model_dump(exclude={"seeded", "seed_fields", "num_topics",
-                                               "random_state"})
+    params = config.topics.model_dump(exclude={"seeded", "seed_fields", "fit_sample",
+                                               "num_topics", "random_state"})
     seed_only = theme_seed_stems(codebook, pre)
     expanded = theme_seed_stems(codebook, pre, config.topics.seed_fields)
     print(f"\n{segments_csv}: {len(docs)} informant segments, {int(coded.sum())} coded; "
@@ -333,11 +355,16 @@ def run_segments(segments_csv: Path, config_path: Path) -> None:
           f"seed fields {config.topics.seed_fields}")
     print("added seed stems: " + "; ".join(
         f"{t}: {' '.join(w[len(seed_only[t]):])}" for t, w in expanded.items()))
+    fields = "/".join(config.topics.seed_fields)
+    previous = (f"previous default: seed words + {fields} words + anchoring 1, no "
+                "corpus expansion")
+    after = (f"after: seed words + {fields} words + corpus expansion "
+             f"{config.topics.expand_terms} + anchoring {config.topics.anchor_weight:g} "
+             "(config)")
     variants = [("before: seed words, seeded start only",
-                 seed_only, dict(params, anchor_weight=0.0)),
-                ("seed words + anchoring", seed_only, params),
-                ((f"after: seed words + {'/'.join(config.topics.seed_fields)} words "
-                  "+ anchoring (config)"), expanded, params),
+                 seed_only, dict(params, anchor_weight=0.0, expand_terms=0)),
+                (previous, expanded, dict(params, anchor_weight=1.0, expand_terms=0)),
+                (after, expanded, params),
                 ("after, lda", expanded, dict(params, model="lda"))]
     report_seeded(docs, coded, themes, variants, config.topics.num_topics)
 

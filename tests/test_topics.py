@@ -225,11 +225,13 @@ def test_topics_invalid_input_and_parameters_are_errors(corpus):
 
 
 def test_topics_config_keys_are_model_parameters():
-    # The pipeline builds the model as SeededTopicModel(**topics config minus seeded).
+    # The pipeline builds the model as SeededTopicModel(**topics config minus the keys
+    # it uses itself: seeded, seed_fields, fit_sample).
+    own = {"seeded", "seed_fields", "fit_sample"}
     params = set(inspect.signature(SeededTopicModel.__init__).parameters) - {"self"}
-    keys = set(TopicsConfig.model_fields) - {"seeded", "seed_fields"}
+    keys = set(TopicsConfig.model_fields) - own
     assert keys <= params
-    defaults = TopicsConfig().model_dump(exclude={"seeded", "seed_fields"})
+    defaults = TopicsConfig().model_dump(exclude=own)
     model = SeededTopicModel(**defaults)
     assert model.get_params()["model"] == "nmf"
     for key, value in defaults.items():
@@ -450,6 +452,81 @@ def test_topics_theme_seed_stems_adds_words_of_one_theme_only():
         "sdm_pengurus"]
     with pytest.raises(ValueError):
         theme_seed_stems(codebook, pre, ["when_not_to_use"])
+
+
+# Hand-written turns about selling pottery ("pasar") and about water ("air").  "untung"
+# comes with the pasar seeds in all 6 pasar turns, "laku" in 2; "kemarau" with the air
+# seeds in all 6, "sawah" in 2; "rapat" in 2 turns of each theme (no single theme);
+# "orang" in every pasar turn but also in 4 others (half the turns: very common); "desa"
+# in all 20.
+EXPANSION_TURNS = [
+    "jual untung laku orang desa", "harga untung laku orang desa",
+    "jual harga untung orang rapat desa", "jual untung orang rapat desa",
+    "harga untung orang desa", "jual untung orang desa",
+    "sumur kemarau sawah desa", "irigasi kemarau sawah desa", "sumur kemarau rapat desa",
+    "irigasi kemarau rapat desa", "sumur kemarau desa", "irigasi kemarau desa",
+    "gerabah bakar orang desa", "gerabah cetak orang desa", "tanah liat orang desa",
+    "tanah cetak orang desa", "gerabah warna desa", "motor jalan desa",
+    "anak sekolah desa", "hujan sore desa",
+]
+EXPANSION_SEEDS = {"pasar": ["jual", "harga"], "air": ["sumur", "irigasi", "bendungan"]}
+
+
+def test_topics_expand_seed_terms_adds_words_that_come_with_the_seeds():
+    from themepipe.topics.seeding import expand_seed_terms
+
+    docs = [t.split() for t in EXPANSION_TURNS]
+    added = expand_seed_terms(docs, EXPANSION_SEEDS, n_terms=10, max_df=0.3, min_count=2)
+    # NPMI: untung/kemarau always with their seeds (1.0) before laku/sawah (log 3/log 10);
+    # "rapat" is as close to both themes, "orang" (10 of 20 turns) is above the cap,
+    # "desa" is everywhere; the absent seed "bendungan" and the seed words are not added
+    assert added == {"pasar": ["untung", "laku"], "air": ["kemarau", "sawah"]}
+    # without the cap the common "orang" joins pasar (it is in every pasar turn)
+    assert "orang" in expand_seed_terms(docs, EXPANSION_SEEDS, 10, max_df=1.0,
+                                        min_count=2)["pasar"]
+    assert expand_seed_terms(docs, EXPANSION_SEEDS, 1, max_df=0.3, min_count=2) == {
+        "pasar": ["untung"], "air": ["kemarau"]}
+    # words seen with the seeds in fewer than min_count turns are not added
+    assert expand_seed_terms(docs, EXPANSION_SEEDS, 10, max_df=0.3, min_count=3) == {
+        "pasar": ["untung"], "air": ["kemarau"]}
+    assert expand_seed_terms(docs, EXPANSION_SEEDS, 0) == {"pasar": [], "air": []}
+    with pytest.raises(ValueError):
+        expand_seed_terms(docs, EXPANSION_SEEDS, 5, max_df=0)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_topics_expanded_terms_join_their_themes_topic(model):
+    docs = [t.split() for t in EXPANSION_TURNS]
+    params = {"num_topics": 3, "seed_words": EXPANSION_SEEDS, "model": model,
+              "no_below": 2, "no_above": 1.0, "expand_max_df": 0.3,
+              "expand_min_count": 2, "random_state": 0}
+    tm = SeededTopicModel(expand_terms=10, **params).fit(docs)
+    assert tm.expanded_terms_ == {"pasar": ["untung", "laku"], "air": ["kemarau", "sawah"]}
+    assert tm.missing_seed_words_ == {"air": ["bendungan"]}
+    terms = {t: tm.dictionary_.token2id[t] for t in ("jual", "harga", "untung", "laku")}
+    ids = dict(zip(tm.seed_term_ids_[0].tolist(), tm.seed_term_weights_[0].tolist()))
+    assert ids == {terms["jual"]: 1.0, terms["harga"]: 1.0, terms["untung"]: 0.5,
+                   terms["laku"]: 0.5}
+    assert "untung" in tm.top_terms(4)[0] and "kemarau" in tm.top_terms(4)[1]
+    same = SeededTopicModel(expand_terms=10, **params).fit(docs)
+    np.testing.assert_array_equal(tm.topic_term_, same.topic_term_)
+    plain = SeededTopicModel(expand_terms=0, **params).fit(docs)
+    assert plain.expanded_terms_ == {"pasar": [], "air": []}
+    assert len(plain.seed_term_ids_[0]) == 2
+    with pytest.raises(StageError, match="T432.*expand_weight"):
+        SeededTopicModel(expand_weight=0, **params).fit(docs)
+    with pytest.raises(StageError, match="T432.*seed_max_df"):
+        SeededTopicModel(seed_max_df=1.5, **params).fit(docs)
+
+
+def test_topics_seed_max_df_drops_common_seed_words():
+    docs = [t.split() for t in EXPANSION_TURNS]
+    seeds = {"pasar": ["jual", "orang"], "air": ["sumur"]}
+    tm = SeededTopicModel(num_topics=3, seed_words=seeds, no_below=2, no_above=1.0,
+                          seed_max_df=0.4, expand_terms=0).fit(docs)
+    # "orang" is in 10 of 20 turns: not a seed; "jual" (4 turns) stays one
+    assert tm.common_seed_words_ == {"pasar": ["orang"]}
+    assert tm.seed_term_ids_[0].tolist() == [tm.dictionary_.token2id["jual"]]
 
 
 # ---------------------------------------------------------------- topics command

@@ -188,8 +188,20 @@ class TopicsConfig(Section):
     """LDA topic-term prior before seeding (null: 1 / num_topics)."""
     coherence_topn: int = Field(10, ge=2)
     """Top terms per topic scored by NPMI (topics.csv) and UMass."""
-    anchor_weight: float = Field(1.0, ge=0)
-    """NMF: weight of the seed pseudo-segments that keep each seeded topic tied to its seed words during the fit (0: seeded start only)."""
+    anchor_weight: float = Field(3.0, ge=0)
+    """NMF: weight of the seed pseudo-segments that keep each seeded topic tied to its seed words during the fit (0: seeded start only); 3 chosen on IndoNLU CASA/HoASA by bench/seeded_dev.py."""
+    expand_terms: int = Field(10, ge=0)
+    """Add to each theme's seed words up to this many terms of the segments that co-occur with them (highest NPMI with the theme's seed set, not closer to another theme; pseudo-relevance feedback, Xu & Croft 1996); 0: none; 10 chosen on IndoNLU CASA/HoASA by bench/seeded_dev.py."""
+    expand_weight: float = Field(0.5, gt=0, le=1)
+    """Weight of an added term relative to a seed word (1) in the seeding."""
+    expand_max_df: float = Field(0.1, gt=0, le=1)
+    """Added terms occur in at most this share of the segments."""
+    expand_min_count: int = Field(3, ge=1)
+    """Added terms occur in at least this many segments, alone and together with the theme's seed words."""
+    seed_max_df: float | None = Field(None, gt=0, le=1)
+    """Seed words found in more than this share of the segments are not used as seeds (null: all are; a cap hurt on the dev data)."""
+    seed_idf: bool = False
+    """Weight each theme's seed words by inverse document frequency so common ones count less (no better on the dev data)."""
     seed_fields: list[Literal["label", "short_definition", "full_definition", "when_to_use",
                               "example"]] = Field(default_factory=lambda: ["label", "example"])
     """Codebook fields whose content words (stemmed, one theme only) are added to a theme's seed words; [] for the seed words alone."""

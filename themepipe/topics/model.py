@@ -34,6 +34,16 @@ seeded topic is more than its keyword list.
   ICASSP; seed documents as labelled rows, Lee, Yoo & Choi 2010, "Semi-supervised
   nonnegative matrix factorization", IEEE Signal Processing Letters 17(1)).  The
   pseudo-segments take no part in ``transform`` or in the coherence scores.
+- Seed-set expansion (both models, ``expand_terms``): a theme's seed words reach only the
+  segments that use them, so before the fit each theme also takes the terms of the
+  segments being fitted that co-occur most with its seed words (NPMI with the seed set;
+  pseudo-relevance feedback, Xu & Croft 1996, "Query expansion using local and global
+  document analysis", SIGIR), excluding seed words, terms closer to another theme and
+  very common terms (:func:`themepipe.topics.seeding.expand_seed_terms`).  They become
+  seed terms of weight ``expand_weight`` (< 1: the given seed words stay in the lead),
+  reserved for their theme's topic like the seed words.  Chosen, with
+  ``anchor_weight`` 3, on IndoNLU CASA and HoASA, never on the bundled corpus
+  (``bench/seeded_dev.py``).
 - ``model="lda"``: gensim :class:`~gensim.models.LdaModel` (online variational Bayes,
   Hoffman, Blei & Bach 2010), never ``LdaMulticore``, whose worker scheduling makes runs
   irreproducible.  Seeding puts extra pseudo-counts on the seed words of topic ``k`` in
@@ -73,6 +83,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import StageError
 from .coherence import npmi_coherence, umass_coherence
+from .seeding import expand_seed_terms
 
 #: Joins the parts of a merged bigram (``tindak_lanjut``).
 BIGRAM_DELIMITER = "_"
@@ -170,10 +181,38 @@ class SeededTopicModel(BaseEstimator):
         symmetric default).
     coherence_topn : int, default 10
         Top terms per topic scored by NPMI and UMass at the end of ``fit``.
-    anchor_weight : float, default 1.0
+    anchor_weight : float, default 3.0
         NMF, seeded: weight (>= 0) of the seed pseudo-segments that keep each seeded
         topic tied to its seed words during the whole fit (see the module notes); 0
-        seeds the start only.  Ignored by LDA and by unseeded models.
+        seeds the start only.  Ignored by LDA and by unseeded models.  3 rather than 1:
+        chosen with ``expand_terms`` on IndoNLU CASA and HoASA (``bench/seeded_dev.py``).
+    expand_terms : int, default 10
+        Seeded: add to each theme's seed words up to this many terms that co-occur with
+        them in the segments being fitted — highest NPMI with the theme's seed set,
+        not a seed word, not closer to another theme, within ``expand_max_df`` (see
+        :func:`themepipe.topics.seeding.expand_seed_terms`; pseudo-relevance feedback,
+        Xu & Croft 1996).  Added terms are seed terms of weight ``expand_weight``.  0:
+        no expansion.  10 was chosen on IndoNLU CASA and HoASA (``bench/seeded_dev.py``:
+        worst-aspect ROC AUC 0.70 against 0.66 without expansion).
+    expand_weight : float, default 0.5
+        Weight in (0, 1] of an added term relative to a seed word (1): it scales the
+        term's share of the seeded start, of the anchor pseudo-segment and of the extra
+        column weight (NMF), and of its pseudo-counts (LDA).
+    expand_max_df : float, default 0.1
+        Added terms occur in at most this share of the segments (a very common word
+        co-occurs with every seed set).
+    expand_min_count : int, default 3
+        Added terms occur in at least this many segments, and in at least this many
+        together with the theme's seed set.
+    seed_max_df : float or None, default None
+        Seed words found in more than this share of the segments are not used as seeds
+        (recorded in ``common_seed_words_``); None keeps every seed word.  Off by
+        default: on HoASA a 0.2 cap removed *bersih* from *kebersihan* and lowered
+        that aspect's AUC from 0.94 to 0.74 (``bench/seeded_dev.py``).
+    seed_idf : bool, default False
+        Weight each theme's seed words by their inverse document frequency, relative to
+        the theme's rarest seed word, so that a common seed word counts less (as TF-IDF
+        weights terms, Sparck Jones 1972).  Off by default: no better on the dev data.
 
     Attributes
     ----------
@@ -205,12 +244,20 @@ class SeededTopicModel(BaseEstimator):
         UMass coherence, likewise.
     n_iter_ : int
         NMF: iterations run; LDA: passes run.
+    seed_term_weights_ : list of ndarray
+        Weight of each term of ``seed_term_ids_`` (1 for seed words, ``expand_weight``
+        for added terms, or the IDF weights with ``seed_idf``).
+    expanded_terms_ : dict of str to list of str
+        Per theme, the terms added by ``expand_terms`` (best first; [] when none).
+    common_seed_words_ : dict of str to list of str
+        Per theme, the seed words left out by ``seed_max_df``; themes with none are left
+        out.
     n_anchor_rows_ : int
         NMF only: seed pseudo-segments appended to the TF-IDF matrix (0 or the number of
         seeded themes).
     term_scale_ : ndarray of shape (n_terms_,)
-        NMF only: column weights of the TF-IDF matrix (``1 + seed_weight`` on seed
-        words, 1 elsewhere).
+        NMF only: column weights of the TF-IDF matrix (``1 + seed_weight * w`` on seed
+        terms of weight ``w``, 1 elsewhere).
     """
 
     def __init__(self, num_topics: int = 9,
@@ -221,7 +268,10 @@ class SeededTopicModel(BaseEstimator):
                  bigrams: bool = False, bigram_min_count: int = 5,
                  bigram_threshold: float = 10.0, seed_weight: float = 0.5,
                  alpha: str | float = "symmetric", eta: float | None = None,
-                 coherence_topn: int = 10, anchor_weight: float = 1.0) -> None:
+                 coherence_topn: int = 10, anchor_weight: float = 3.0,
+                 expand_terms: int = 10, expand_weight: float = 0.5,
+                 expand_max_df: float = 0.1, seed_max_df: float | None = None,
+                 seed_idf: bool = False, expand_min_count: int = 3) -> None:
         self.num_topics = num_topics
         self.seed_words = seed_words
         self.model = model
@@ -240,6 +290,12 @@ class SeededTopicModel(BaseEstimator):
         self.eta = eta
         self.coherence_topn = coherence_topn
         self.anchor_weight = anchor_weight
+        self.expand_terms = expand_terms
+        self.expand_weight = expand_weight
+        self.expand_max_df = expand_max_df
+        self.seed_max_df = seed_max_df
+        self.seed_idf = seed_idf
+        self.expand_min_count = expand_min_count
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> dict[str, list[str]]:
@@ -256,6 +312,19 @@ class SeededTopicModel(BaseEstimator):
         positive_int("coherence_topn", 2)
         if self.keep_n is not None:
             positive_int("keep_n")
+        positive_int("expand_terms", 0)
+        positive_int("expand_min_count")
+        if isinstance(self.expand_weight, bool) or not 0 < self.expand_weight <= 1:
+            raise StageError("T432", "topics.expand_weight (weight of an added term "
+                             "relative to a seed word) must be in (0, 1]; got "
+                             f"{self.expand_weight!r}")
+        if isinstance(self.expand_max_df, bool) or not 0 < self.expand_max_df <= 1:
+            raise StageError("T432", "topics.expand_max_df is a share of segments in "
+                             f"(0, 1]; got {self.expand_max_df!r}")
+        if self.seed_max_df is not None and (isinstance(self.seed_max_df, bool)
+                                             or not 0 < self.seed_max_df <= 1):
+            raise StageError("T432", "topics.seed_max_df is a share of segments in "
+                             f"(0, 1] or null (no cap); got {self.seed_max_df!r}")
         if self.model not in MODELS:
             raise StageError("T432", f"topics.model must be one of {', '.join(MODELS)}; "
                              f"got {self.model!r}")
@@ -344,6 +413,16 @@ class SeededTopicModel(BaseEstimator):
         texts = self._merge_bigrams(docs)
         dictionary = Dictionary(texts)
         seed_terms = self._seed_terms(seeds, set(dictionary.token2id))
+        self.common_seed_words_ = {}
+        if self.seed_max_df is not None:
+            # A seed word found in most segments marks none of them: it is not a seed.
+            cap = self.seed_max_df * len(texts)
+            for theme, terms in seed_terms.items():
+                common = [t for t in terms if t in dictionary.token2id
+                          and dictionary.dfs[dictionary.token2id[t]] > cap]
+                if common:
+                    self.common_seed_words_[theme] = common
+                    seed_terms[theme] = [t for t in terms if t not in common]
         protected = [t for terms in seed_terms.values() for t in terms]
         dictionary.filter_extremes(no_below=self.no_below, no_above=self.no_above,
                                    keep_n=self.keep_n, keep_tokens=protected)
@@ -357,16 +436,34 @@ class SeededTopicModel(BaseEstimator):
         self.missing_seed_words_ = {}
         self.unseeded_themes_ = []
         self.seed_term_ids_ = []
+        self.seed_term_weights_ = []
+        self.expanded_terms_ = expand_seed_terms(
+            texts, {t: [w for w in terms if w in dictionary.token2id]
+                    for t, terms in seed_terms.items()},
+            self.expand_terms, max_df=self.expand_max_df, min_count=self.expand_min_count,
+            vocabulary=dictionary.token2id)
         for theme, terms in seed_terms.items():
-            ids = [dictionary.token2id[t] for t in terms if t in dictionary.token2id]
-            missing = [t for t in seeds[theme] if t not in dictionary.token2id]
+            weights = {dictionary.token2id[t]: 1.0 for t in terms
+                       if t in dictionary.token2id}
+            if self.seed_idf and weights:
+                idf = {i: np.log((1 + len(texts)) / (1 + dictionary.dfs[i]))
+                       for i in weights}
+                top = max(idf.values())
+                weights = {i: (v / top if top > 0 else 1.0) for i, v in idf.items()}
+            if weights:
+                for t in self.expanded_terms_[theme]:
+                    weights.setdefault(dictionary.token2id[t], self.expand_weight)
+            ids = sorted(weights)
+            missing = [t for t in seeds[theme] if t not in dictionary.token2id
+                       and t not in self.common_seed_words_.get(theme, [])]
             if missing:
                 self.missing_seed_words_[theme] = missing
             if not ids:
                 # The topic keeps its place (topic k <-> theme k) but starts unseeded;
                 # callers report it (a small corpus may lack a theme's seed words).
                 self.unseeded_themes_.append(theme)
-            self.seed_term_ids_.append(np.array(sorted(ids), dtype=np.int64))
+            self.seed_term_ids_.append(np.array(ids, dtype=np.int64))
+            self.seed_term_weights_.append(np.array([weights[i] for i in ids]))
         self.anchored_themes_ = (list(seed_terms)
                                  + [None] * (self.num_topics - len(seed_terms)))
 
@@ -392,8 +489,9 @@ class SeededTopicModel(BaseEstimator):
                     frequency[term] += count
             all_seeds = np.unique(np.concatenate(self.seed_term_ids_))
             eta[:, all_seeds] = base * RESERVED_SHRINK
-            for topic, ids in enumerate(self.seed_term_ids_):
-                eta[topic, ids] = base + self.seed_weight * frequency[ids]
+            for topic, (ids, weights) in enumerate(zip(self.seed_term_ids_,
+                                                       self.seed_term_weights_)):
+                eta[topic, ids] = base + self.seed_weight * weights * frequency[ids]
         lda = LdaModel(corpus=None, id2word=self.dictionary_, num_topics=k,
                        alpha=self.alpha, eta=eta, passes=self.passes,
                        iterations=self.iterations, random_state=self.random_state,
@@ -418,7 +516,9 @@ class SeededTopicModel(BaseEstimator):
         seeded = bool(self.seed_term_ids_)
         all_seeds = (np.unique(np.concatenate(self.seed_term_ids_)) if seeded
                      else np.zeros(0, dtype=np.int64))
-        self.term_scale_[all_seeds] = 1.0 + self.seed_weight
+        for ids, weights in zip(self.seed_term_ids_, self.seed_term_weights_):
+            self.term_scale_[ids] = np.maximum(self.term_scale_[ids],
+                                               1.0 + self.seed_weight * weights)
         X = sp.csr_matrix(self.tfidf_.fit_transform(self._counts(bow))
                           @ sp.diags(self.term_scale_))
         n_segments = X.shape[0]
@@ -431,8 +531,9 @@ class SeededTopicModel(BaseEstimator):
         if seeded:
             peak = H.max()
             H[:, all_seeds] = 0.0
-            for topic, ids in enumerate(self.seed_term_ids_):
-                H[topic, ids] = peak
+            for topic, (ids, weights) in enumerate(zip(self.seed_term_ids_,
+                                                       self.seed_term_weights_)):
+                H[topic, ids] = peak * weights
         W = np.asarray(X @ H.T)
         # Least-squares scale of the start so that W @ H matches X in size.
         cross = float(np.sum(W * W))
@@ -457,9 +558,11 @@ class SeededTopicModel(BaseEstimator):
         """One pseudo-segment per seeded theme: its seed terms, unit norm before the
         seed weighting, times ``sqrt(anchor_weight)``."""
         rows = np.zeros((len(self.seed_term_ids_), self.n_terms_))
-        for topic, ids in enumerate(self.seed_term_ids_):
+        for topic, (ids, weights) in enumerate(zip(self.seed_term_ids_,
+                                                   self.seed_term_weights_)):
             if len(ids):
-                rows[topic, ids] = np.sqrt(self.anchor_weight / len(ids))
+                rows[topic, ids] = np.sqrt(self.anchor_weight) * weights / np.linalg.norm(
+                    weights)
         # scale columns by broadcasting: np.diag(term_scale_) would be a dense V x V matrix
         return sp.csr_matrix(rows * self.term_scale_[None, :])
 
