@@ -40,7 +40,11 @@ KILL_POINTS = [(None, 0.3, "--no-cache"), ("ingest", 0.0, "--no-cache"),
                ("compare", 0.5, "--no-cache"), ("compare", 1.0, "--no-cache"),
                ("staging:", 0.0, "--no-cache"), ("staging:manifest.json", 0.0, "--no-cache"),
                (None, 2.0, ""), ("compare", 0.0, ""), ("compare", 0.05, ""),
-               ("staging:manifest.json", 0.0, "")]
+               ("staging:manifest.json", 0.0, ""),
+               # streaming runs (several partitions): killed between passes, before publishing
+               ("prepare", 0.0, "--set executor.partition_size=3"),
+               ("topics", 0.0, "--set executor.partition_size=3"),
+               ("classify", 0.0, "--set executor.partition_size=3")]
 
 
 def checksums(paths) -> dict[str, str]:
@@ -56,7 +60,7 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 def command(out: Path, *options: str) -> list[str]:
     return [sys.executable, "-m", "themepipe.cli", "run", str(CONFIG), "--out", str(out),
-            *(o for o in options if o)]
+            *(part for o in options for part in o.split())]
 
 
 def start(out: Path, *options: str) -> subprocess.Popen:
@@ -138,7 +142,7 @@ def test_kill_sigkill_leaves_previous_or_new_run(previous_run, stage, delay, opt
     stderr = kill_at(out, stage, delay, option)
     outcome = assert_complete(out, files)
     outcome = "same" if out.resolve() == target else outcome
-    if stage in ("ingest", "preprocess", "topics"):
+    if stage in ("ingest", "preprocess", "topics", "prepare", "classify"):
         assert outcome == "same", stderr
     print(f"killed after {stage} + {delay} s {option}: --out holds "
           + ("the run it held before" if outcome == "same" else "the new run"))
