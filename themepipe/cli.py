@@ -32,39 +32,100 @@ SET_OPT = typer.Option(None, "--set", metavar="KEY=VALUE",
 
 
 class ConsoleReporter:
-    """Draws one status line per stage on stderr, with a progress bar for long stages."""
+    """Draws one status line per stage on stderr, with a progress bar for long stages.
 
-    def __init__(self, console: Console) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
+    In a terminal a stage shows a live bar with ``done/total`` and an ETA; a streaming
+    stage (one that reports :meth:`segments_done`) also shows its segments and
+    segments/s.  Where the output cannot be redrawn (a log file, a pipe) there is no
+    bar: a streaming stage prints one progress line at most every ``log_interval``
+    seconds, then its status line.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+    log_interval : float
+        Seconds between progress lines of a streaming stage in non-interactive output.
+    clock : callable
+        Seconds, monotonic (``time.monotonic``; tests pass a fake clock).
+    """
+
+    def __init__(self, console: Console, log_interval: float = 30.0, clock=None) -> None:
+        import time
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = console
+        self.log_interval = log_interval
+        self.clock = clock or time.monotonic
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
                                  console=console, transient=True)
         self.task = None
+        self.stage = ""
+        self.started = self.logged = 0.0
+        self.segments: int | None = None
 
     def stage_start(self, stage: str, total: int | None = None) -> None:
+        self.stage, self.segments = stage, None
+        self.started = self.logged = self.clock()
         if self.console.is_terminal:  # a live bar only where it can be redrawn
             self.progress.start()
-            self.task = self.progress.add_task(f"{stage:<15}", total=total)
+            self.task = self.progress.add_task(f"{stage:<15}", total=total,
+                                               stats=self._stats(0, total))
+
+    def segments_done(self, segments: int) -> None:
+        self.segments = segments
 
     def advance(self, done: int, total: int | None = None) -> None:
+        stats = self._stats(done, total)
         if self.task is not None:
-            self.progress.update(self.task, completed=done, total=total)
+            self.progress.update(self.task, completed=done, total=total, stats=stats)
+        elif self.segments is not None and (total is None or done < total):
+            now = self.clock()
+            if now - self.logged >= self.log_interval:
+                self.logged = now
+                self.console.print(f"  {self.stage:<15} {stats}", markup=False,
+                                   highlight=False)
+
+    def _stats(self, done: int, total: int | None) -> str:
+        """``done/total [partitions] · segments · segments/s · ETA``."""
+        elapsed = self.clock() - self.started
+        unit = " partitions" if self.segments is not None else ""
+        parts = [f"{done}/{total}{unit}" if total is not None else f"{done}{unit}"]
+        if self.segments is not None:
+            parts.append(f"{self.segments:,} segments")
+            if elapsed > 0:
+                parts.append(f"{self.segments / elapsed:,.0f} segments/s")
+        if total and 0 < done < total and elapsed > 0:
+            parts.append("ETA " + _duration(elapsed * (total - done) / done))
+        return " · ".join(parts)
 
     def stage_end(self, stage: str, summary: str, seconds: float) -> None:
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
             self.progress.stop()
+        rate = ""
+        if self.segments is not None and seconds > 0:
+            rate = f", {self.segments / seconds:,.0f} segments/s"
+        self.segments = None
         self.console.print(f"[green]✓[/] {stage:<15} {escape(summary)} "
-                           f"[dim]({seconds:.1f} s)[/]")
+                           f"[dim]({seconds:.1f} s{rate})[/]")
 
     def close(self) -> None:
         # stopping a bar that never started prints an empty line before the error
         if self.progress.live.is_started:
             self.progress.stop()
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``3m20s``, ``1h02m``: a rounded duration for an ETA."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _fail(error: Exception) -> None:

@@ -43,6 +43,11 @@ class ThemepipeError(Exception):
         self.line = line
         super().__init__(self.format())
 
+    def __reduce__(self):
+        # rebuilt from its fields, so that an error raised in a worker process (local
+        # pool, Dask) reaches the caller with the same type, code and message
+        return (self.__class__, (self.code, self.message, self.path, self.line))
+
     def format(self) -> str:
         """Return the one-line message ``[code] path:line: message``."""
         where = ""
