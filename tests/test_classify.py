@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score
 
@@ -380,3 +382,168 @@ def test_classify_decide_matches_predict_in_both_modes():
         proba = model.predict_proba(texts)
         assert np.array_equal(model.decide(proba), model.predict(texts))
         assert model.decide(proba[:0]).shape == (0, 3)
+
+
+# -- fast n-gram counts (NgramCounter) against scikit-learn's transform -------------------
+
+MODEL = Path(__file__).resolve().parents[1] / "models" / "kajigelem-themes"
+
+
+def reference_counts(estimator: ThemeClassifier, texts: list[str]):
+    """The n-gram counts with plain scikit-learn ``CountVectorizer.transform``."""
+    import scipy.sparse as sp
+
+    blocks = [vec.transform(texts) for vec in (estimator.word_vectorizer_,
+                                               estimator.char_vectorizer_)
+              if vec is not None]
+    counts = sp.hstack(blocks, format="csr", dtype=np.float64)
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts
+
+
+def assert_same_matrix(fast, reference) -> None:
+    assert fast.shape == reference.shape
+    assert np.array_equal(fast.indptr, reference.indptr)
+    assert np.array_equal(fast.indices, reference.indices)
+    assert np.array_equal(fast.data, reference.data)
+    assert fast.data.dtype == np.float64
+
+
+def _reference_for(counter, texts):
+    """``NgramCounter.transform`` replaced by the scikit-learn reference."""
+    holder = ThemeClassifier()
+    holder.word_vectorizer_, holder.char_vectorizer_ = counter.word, counter.char
+    return reference_counts(holder, texts)
+
+
+def bundled_segments(bundled_run) -> pd.DataFrame:
+    """The bundled run's segments, without the classifier's columns."""
+    table = pd.read_csv(Path(bundled_run.out) / "segments.csv", keep_default_na=False,
+                        dtype={"stems": str, "text": str, "role": str})
+    return table.drop(columns=[c for c in table.columns
+                               if c == "pred_themes" or c.startswith("p_")])
+
+
+def test_classify_fast_counts_equal_sklearn_on_bundled_corpus(bundled_run):
+    from themepipe.modelstore import load_model
+
+    estimator, _ = load_model(MODEL, "latest")
+    segments = bundled_segments(bundled_run)
+    # stems (the classifier's input) and raw turns (punctuation, capitals, numbers)
+    texts = list(segments["stems"]) + list(segments["text"])
+    assert len(texts) > 500
+    first = estimator._counts(texts)
+    again = estimator._counts(texts[::-1])  # every word now cached
+    reference = reference_counts(estimator, texts)
+    assert_same_matrix(first, reference)
+    assert_same_matrix(again, reference_counts(estimator, texts[::-1]))
+
+
+def test_classify_segments_fast_path_matches_reference_bit_for_bit(bundled_run,
+                                                                  monkeypatch):
+    from themepipe import classify
+    from themepipe.classify_stage import classify_segments, load_classifier
+    from themepipe.codebook import NO_THEME, load_codebook
+    from themepipe.config import load_config
+    from themepipe.pipeline import classifier_input
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "configs" / "kajigelem.yaml")
+    themes = load_codebook(config.codebook).ids
+    model = load_classifier(config)
+    segments = bundled_segments(bundled_run)
+    fast, _ = classify_segments(config, themes, segments, model)
+
+    # reference: scikit-learn counts and the former pandas body of classify_segments
+    monkeypatch.setattr(classify.NgramCounter, "transform", _reference_for)
+    estimator = model[0]
+    out = segments.copy()
+    informant = (out["role"] == "informant").to_numpy()
+    mask = informant & (out["stems"].fillna("").str.strip() != "").to_numpy()
+    X = classifier_input(out.loc[mask], config.classifier.inputs)
+    proba = estimator.predict_proba(X)
+    predicted = estimator.predict(X)
+    out["pred_themes"] = ""
+    out.loc[informant, "pred_themes"] = NO_THEME
+    out.loc[mask, "pred_themes"] = [";".join(t for t, hit in zip(themes, row) if hit)
+                                    or NO_THEME for row in predicted]
+    for j, theme in enumerate(themes):
+        out[f"p_{theme}"] = np.nan
+        out.loc[mask, f"p_{theme}"] = proba[:, j]
+
+    assert mask.sum() > 100
+    assert (fast["pred_themes"] != NO_THEME).sum() > 10  # real predictions compared
+    assert list(fast.columns) == list(out.columns)
+    assert fast["pred_themes"].tolist() == out["pred_themes"].tolist()
+    p = [f"p_{t}" for t in themes]
+    assert np.array_equal(fast[p].to_numpy(), out[p].to_numpy(), equal_nan=True)
+    pd.testing.assert_frame_equal(fast, out, check_exact=True)
+    assert "pred_themes" not in segments.columns  # the input is not modified
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"word_ngrams": (1, 3), "char_ngrams": (1, 4)},
+    {"word_ngrams": (2, 2), "char_ngrams": None},
+    {"word_ngrams": None, "char_ngrams": (3, 6)},
+    {"mode": "multiclass", "members": ("nb", "tfidf")},
+])
+def test_classify_fast_counts_equal_sklearn_for_each_featuriser(corpus, kwargs,
+                                                                monkeypatch):
+    from themepipe import classify
+
+    X_train, Y_train, X_test, _ = corpus
+    if kwargs.get("mode") == "multiclass":
+        Y_train = np.eye(len(THEMES), dtype=int)[Y_train.argmax(axis=1)]
+    model = ThemeClassifier(themes=THEMES, **kwargs).fit(X_train, Y_train)
+    texts = X_test + ["", "   ", "Pak  Darmo:\tbilang\u00a0IYA, don't 12", "ΟΔΟΣ Σ x_y",
+                      "İbu  ke-2 ngomong  ‘rapat’ …", "a", "ab abc abcd abcde abcdef"]
+    assert_same_matrix(model._counts(texts), reference_counts(model, texts))
+    fast = model.predict_proba(texts)
+    monkeypatch.setattr(classify.NgramCounter, "transform", _reference_for)
+    assert np.array_equal(fast, model.predict_proba(texts))
+
+
+def test_classify_fast_counts_start_afresh_beyond_the_cache_limit(fitted, corpus,
+                                                                 monkeypatch):
+    from themepipe import classify
+
+    _, _, X_test, _ = corpus
+    monkeypatch.setattr(classify, "MAX_CACHED_WORDS", 5)
+    counter = classify.NgramCounter(fitted.word_vectorizer_, fitted.char_vectorizer_)
+    first = counter.transform(X_test[:40])
+    assert len(counter._rows) > 5
+    second = counter.transform(["kayu desa kayu"])
+    assert sorted(counter._rows) == ["desa", "kayu"]  # the cache was emptied first
+    third = counter.transform(X_test[40:])
+    assert_same_matrix(first, reference_counts(fitted, X_test[:40]))
+    assert_same_matrix(second, reference_counts(fitted, ["kayu desa kayu"]))
+    assert_same_matrix(third, reference_counts(fitted, X_test[40:]))
+
+
+def test_classify_saved_state_leaves_the_count_cache_out(fitted, corpus):
+    _, _, X_test, _ = corpus
+    fitted.predict_proba(X_test)
+    assert "_ngram_counter" in fitted.__dict__
+    assert "_ngram_counter" not in fitted.__getstate__()
+
+
+# Letters of the stems plus odd whitespace (NBSP, em space, U+001C, NEL), punctuation,
+# and characters whose lowercase depends on context or grows (final sigma, dotted I).
+_ODD_TEXT = st.lists(
+    st.sampled_from([*"aeiknrstudgpmjyl", " ", "  ", "\t", "\n", "\u00a0", "\u2003",
+                     "\x1c", "\u0085", "-", "'", ".", ":", "2", "_", "\u1e9e", "\u03a3",
+                     "\u03c2", "\u0130", "K", "A", "\u0301", "\ufb01", "ya ", "kayu ",
+                     "desa "]),
+    max_size=30).map("".join)
+
+
+@given(texts=st.lists(_ODD_TEXT, min_size=1, max_size=6))
+def test_classify_fast_counts_equal_sklearn_on_any_text(fitted, texts):
+    from themepipe import classify
+
+    counter = classify.NgramCounter(fitted.word_vectorizer_, fitted.char_vectorizer_)
+    assert_same_matrix(counter.transform(texts), reference_counts(fitted, texts))
+    assert_same_matrix(counter.transform(texts[::-1]),  # cached words
+                       reference_counts(fitted, texts[::-1]))

@@ -616,3 +616,20 @@ def test_speakers_text_before_first_label_does_not_suggest_a_configured_header_k
     assert "add 'Informan' to corpus.header_keys" not in problem.message
     assert "'Informan' is in corpus.header_keys" in problem.message
     assert not any("header_keys" in (p.suggestion or "") for p in parsed.problems)
+
+
+@pytest.mark.parametrize("speech, reported", [
+    ("Rapatnya jam 10:30, di balai desa.", False),       # a time is not a label colon
+    ("Lihat https://desa.id/kajigelem saja.", False),  # nor a URL
+    ("Sudah. Narasumber: Pernah sekali.", True),
+    ("Sudah. **Narasumber**: Pernah sekali.", True),
+    ("Sudah. Narasumber :", True),                      # the colon ends the line
+    ("Sudah. Narasumberku: bukan label.", False),
+])
+def test_speakers_second_label_needs_a_label_colon(speech, reported):
+    text = f"Peneliti: Ibu tahu soal paguyuban?\nNarasumber: {speech}\nPeneliti: Nggih.\n"
+    for known in (None, ["Peneliti", "Narasumber"]):
+        parsed = parse_transcript(text, known_labels=known)
+        kinds = [(p.line, p.kind) for p in parsed.problems]
+        assert kinds == ([(2, "two_labels_on_line")] if reported else [])
+        assert len(parsed.turns) == 3

@@ -82,11 +82,12 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
         raise ModelError("T310", f"model themes {model_themes} differ from the codebook's "
                          f"{list(themes)}; retrain with `themepipe train CONFIG`",
                          path=folder)
-    out = segments.copy()
+    out = segments.copy(deep=False)  # new columns only: the input's data is shared
     informant = (out["role"] == "informant").to_numpy()
     # A segment with no stems (e.g. "Nggih." or only "[tertawa]") has nothing to classify.
     mask = informant & (out["stems"].fillna("").str.strip() != "").to_numpy()
-    X = classifier_input(out.loc[mask], config.classifier.inputs)
+    inputs = list(config.classifier.inputs)
+    X = classifier_input(out.loc[mask, inputs], inputs)
     proba = estimator.predict_proba(X) if X else np.zeros((0, len(themes)))
     if not X:
         predicted = np.zeros((0, len(themes)), dtype=int)
@@ -94,13 +95,18 @@ def classify_segments(config: Config, themes: list[str], segments: pd.DataFrame,
         predicted = estimator.decide(proba)
     else:
         predicted = estimator.predict(X)
-    out["pred_themes"] = ""
-    out.loc[informant, "pred_themes"] = NO_THEME
-    out.loc[mask, "pred_themes"] = [";".join(t for t, hit in zip(themes, row) if hit)
-                                    or NO_THEME for row in predicted]
+    pred_themes = np.full(len(out), "", dtype=object)
+    pred_themes[informant] = NO_THEME
+    if len(predicted):  # one label string per distinct row of themes, not per segment
+        rows, which = np.unique(np.asarray(predicted) != 0, axis=0, return_inverse=True)
+        labels = np.array([";".join(t for t, hit in zip(themes, row) if hit) or NO_THEME
+                           for row in rows], dtype=object)
+        pred_themes[mask] = labels[which.ravel()]
+    out["pred_themes"] = pred_themes
     for j, theme in enumerate(themes):
-        out[f"p_{theme}"] = np.nan
-        out.loc[mask, f"p_{theme}"] = proba[:, j]
+        column = np.full(len(out), np.nan)
+        column[mask] = proba[:, j]
+        out[f"p_{theme}"] = column
     info = {"name": folder.name, "version": card.version, "path": str(card.path),
             "model_sha256": card.model_sha256,
             "training_data_sha256": card.training_data_sha256}

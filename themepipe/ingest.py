@@ -261,7 +261,8 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
     sources: dict[str, str] = {}
     files: dict[str, Path] = {}
     metadata: dict[str, dict] = {}
-    grouped = dict(tuple(informants.groupby("transcript", sort=False)))
+    wanted = informants[informants["transcript"].isin(set(names))]  # a partition's rows only
+    grouped = dict(tuple(wanted.groupby("transcript", sort=False)))
     for done, name in enumerate(names, 1):
         try:
             decoded = read_source(root / name, encoding=corpus.encoding,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +130,12 @@ def read_source(path: str | Path, encoding: str = "auto", max_file_mb: float = 2
     path = Path(path)
     name = display_name if display_name is not None else str(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()  # one system call for the size and the file type
     except OSError as exc:
         raise InputError(E_UNREADABLE, f"cannot read the file ({exc.strerror or exc}); "
                          "check that it exists and is readable", path=name) from None
-    if not path.is_file():
+    size = status.st_size
+    if not stat.S_ISREG(status.st_mode):
         raise InputError(E_UNREADABLE, "is not a regular file; point corpus.path at a "
                          "folder of transcript files", path=name)
     if size > max_file_mb * _MIB:

@@ -150,6 +150,7 @@ _OPEN_PAREN_RE = re.compile(r"\s*\(\s*")
 _CLOSE_PAREN_RE = re.compile(r"\s*\)")
 _NUMBERED_RE = re.compile(r"(?P<base>.*?) ?\d{1,3}")
 _NONSPACE_RE = re.compile(r"\S")
+_COLON_RE = re.compile(_COLON)
 _NONBLANK_LINE_RE = re.compile(r"^[^\S\n]*\S", re.MULTILINE)
 _KV_RE = re.compile(
     rf"{_WS}*(?:\\?[*_]){{0,3}}(?P<key>[^:\n*\\]{{1,40}}?){_WS}*(?:\\?[*_]){{0,3}}{_WS}*:"
@@ -1015,6 +1016,11 @@ def _ambiguous_alias_problems(chosen: list[_Candidate], ambiguous: dict[str, lis
 def _two_label_problems(text: str, chosen: list[_Candidate],
                         aliases: dict[str, tuple[str, ...]], known: list[str] | None
                         ) -> list[LabelProblem]:
+    # A second label ends in a colon that is not a time or a URL: without one in any
+    # turn's first line, there is nothing to look for (and no pattern to compile).
+    if not any(_COLON_RE.search(text, candidate.speech_start, candidate.line_end)
+               for candidate in chosen):
+        return []
     forms = {form for group in aliases.values() for form in group}
     forms.update(" ".join(label.split())
                  for label in (known if known is not None else GENERIC_LABELS))
