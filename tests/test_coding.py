@@ -101,3 +101,46 @@ def test_coding_same_coder_twice_keeps_the_file_given_last():
                            "coder": "ana"})
     merged = merge_codes([first, second], ["x", "y"])
     assert merged.loc[0, "themes"] == "y" and merged.loc[0, "n_coders"] == 1
+
+
+def _merge_codes_reference(tables, theme_order=None):
+    """The first, turn-by-turn implementation of merge_codes (the behaviour to keep)."""
+    codes = pd.concat([t for t in tables if not t.empty], ignore_index=True)
+    codes["line"] = codes["line"].fillna(0) if "line" in codes.columns else 0
+    codes["file"] = codes["file"].fillna("") if "file" in codes.columns else ""
+    rows = []
+    for (transcript, turn), group in codes.groupby(["transcript", "turn_index"], sort=False):
+        group = group.drop_duplicates("coder", keep="last")
+        n = len(group)
+        votes = {}
+        for cell in group["themes"]:
+            for theme in cell.split(";"):
+                if theme and theme != "none":
+                    votes[theme] = votes.get(theme, 0) + 1
+        order = list(theme_order) if theme_order is not None else [
+            t for cell in group["themes"] for t in cell.split(";")]
+        kept = [t for t in dict.fromkeys(order) if t in votes and 2 * votes[t] >= n]
+        rows.append((transcript, int(turn), ";".join(kept) if kept else "none",
+                     ";".join(group["coder"]), n, int(group["line"].iloc[0]),
+                     str(group["file"].iloc[0])))
+    return pd.DataFrame(rows, columns=["transcript", "turn_index", "themes", "coder",
+                                       "n_coders", "line", "file"])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_coding_merge_codes_equals_the_turn_by_turn_rule(seed):
+    rng = np.random.default_rng(seed)
+    cells = ["x", "y", "x;y", "y;x", "none", "z;x", ""]
+    tables = []
+    for coder in ["ani", "budi", "citra"][: 1 + seed % 3]:
+        n = int(rng.integers(5, 40))
+        tables.append(pd.DataFrame({
+            "transcript": [f"t{k}.txt" for k in rng.integers(0, 4, n)],
+            "turn_index": rng.integers(0, 6, n),
+            "themes": [cells[k] for k in rng.integers(0, len(cells), n)],
+            "coder": coder, "line": np.arange(2, n + 2), "file": f"{coder}.csv"}))
+    order = None if seed % 2 else ["y", "x", "z"]
+    got = merge_codes(tables, order)
+    want = _merge_codes_reference(tables, order)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert (got["n_coders"] > 1).any() == (len(tables) > 1 and (want["n_coders"] > 1).any())

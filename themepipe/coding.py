@@ -48,23 +48,43 @@ def merge_codes(tables: Sequence[pd.DataFrame],
     # Tables without line numbers (a segment table's themes column) next to codes files.
     codes["line"] = codes["line"].fillna(0) if "line" in codes.columns else 0
     codes["file"] = codes["file"].fillna("") if "file" in codes.columns else ""
-    rows = []
-    for (transcript, turn), group in codes.groupby(["transcript", "turn_index"], sort=False):
-        group = group.drop_duplicates("coder", keep="last")
-        n = len(group)
+    keys = ["transcript", "turn_index"]
+    codes["_turn"] = codes.groupby(keys, sort=False).ngroup()  # order of first appearance
+    codes = (codes.drop_duplicates([*keys, "coder"], keep="last")  # a coder's last word
+             .sort_values("_turn", kind="stable"))
+    n_coders = codes.groupby("_turn", sort=False)["coder"].transform("size").to_numpy()
+    single = n_coders == 1
+
+    def kept_themes(cells: list[str]) -> str:
+        n = len(cells)
         votes: dict[str, int] = {}
-        for cell in group["themes"]:
+        for cell in cells:
             for theme in cell.split(";"):
                 if theme and theme != NO_THEME:
                     votes[theme] = votes.get(theme, 0) + 1
         order = list(theme_order) if theme_order is not None else [
-            t for cell in group["themes"] for t in cell.split(";")]
+            t for cell in cells for t in cell.split(";")]
         kept = [t for t in dict.fromkeys(order) if t in votes and 2 * votes[t] >= n]
-        rows.append((transcript, int(turn), ";".join(kept) if kept else NO_THEME,
-                     ";".join(group["coder"]), n, int(group["line"].iloc[0]),
-                     str(group["file"].iloc[0])))
-    return pd.DataFrame(rows, columns=["transcript", "turn_index", "themes", "coder",
-                                       "n_coders", "line", "file"])
+        return ";".join(kept) if kept else NO_THEME
+
+    one = codes[single]  # most turns have one coder: one cached rule per distinct cell
+    cache: dict[str, str] = {}
+    merged = pd.DataFrame({
+        "_turn": one["_turn"].to_numpy(), "transcript": one["transcript"].to_numpy(),
+        "turn_index": one["turn_index"].astype(int).to_numpy(),
+        "themes": [cache[c] if c in cache else cache.setdefault(c, kept_themes([c]))
+                   for c in one["themes"]],
+        "coder": one["coder"].to_numpy(), "n_coders": 1,
+        "line": one["line"].astype(int).to_numpy(), "file": one["file"].astype(str).to_numpy()})
+    rows = []
+    for turn, group in codes[~single].groupby("_turn", sort=False):
+        rows.append((turn, group["transcript"].iloc[0], int(group["turn_index"].iloc[0]),
+                     kept_themes(list(group["themes"])), ";".join(group["coder"]),
+                     len(group), int(group["line"].iloc[0]), str(group["file"].iloc[0])))
+    several = pd.DataFrame(rows, columns=list(merged.columns))
+    out = pd.concat([merged, several], ignore_index=True) if rows else merged
+    return (out.sort_values("_turn", kind="stable").drop(columns="_turn")
+            .reset_index(drop=True))
 
 
 def coder_agreement(tables: Sequence[pd.DataFrame], themes: Sequence[str],
