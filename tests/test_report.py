@@ -503,3 +503,21 @@ def test_report_xlsx_dates_are_the_run_start(tmp_path):
     assert sorted(stamps) == [("created", "2026-03-04T05:06:07Z"),
                               ("modified", "2026-03-04T05:06:07Z")]
     assert len(dates) == 1  # one fixed date for every zip member, not the clock
+
+
+def test_report_xlsx_leaves_out_tables_longer_than_a_sheet_should_be(bundled_run, tmp_path,
+                                                                     monkeypatch):
+    from openpyxl import load_workbook
+
+    from themepipe.report import xlsx
+
+    folder = tmp_path / "run"
+    shutil.copytree(bundled_run.out.resolve(), folder)
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 100)  # informant_themes has 192 rows
+    write_reports(folder, html=False, xlsx=True)
+    book = load_workbook(folder / "report.xlsx")
+    assert "informant_themes" not in book.sheetnames
+    assert "theme_distribution" in book.sheetnames  # 36 rows
+    summary = {row[0]: row[1] for row in book["summary"].iter_rows(values_only=True)}
+    assert summary["informant_themes (not a sheet)"].startswith("192 rows, more than 100")
+    assert "informant_themes" not in summary["sheets"]

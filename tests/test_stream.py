@@ -129,6 +129,17 @@ def test_stream_parquet_tables_hold_the_csv_columns(tmp_path, streamed_run):
     assert filecmp.cmp(folder / "theme_distribution.csv",
                        streamed_run.out / "theme_distribution.csv", shallow=False)
     assert len(list((folder / "segment_topics").glob("part-*.parquet"))) == 7
+    # a copy that lost a part is refused, not read as a smaller run
+    from themepipe.compare import compare_run_folder
+    from themepipe.errors import StageError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder.resolve(), copy)
+    assert len(compare_run_folder(copy, "group").tables["theme_distribution.csv"]) == 36
+    (copy / "segments" / "part-00003.parquet").unlink()
+    with pytest.raises(StageError) as info:
+        compare_run_folder(copy, "group")
+    assert info.value.code == "T611" and "part-00003.parquet" in info.value.message
 
 
 def _corpus_copy(tmp_path):
@@ -166,3 +177,16 @@ def test_stream_strict_stops_at_a_bad_transcript_and_writes_nothing(tmp_path):
     assert not out.exists()
     versions = tmp_path / ".run.runs"
     assert not versions.exists() or not any(versions.iterdir())
+
+
+def test_stream_a_partition_of_skipped_files_only(tmp_path, bundled_run):
+    corpus = _corpus_copy(tmp_path)
+    (corpus / "zz_kosong.txt").write_text("", encoding="utf-8")  # sorts last: its own partition
+    config = load_config(CONFIG, [f"corpus.path={corpus}", "executor.partition_size=1",
+                                  "report.html=false", "report.xlsx=false"])
+    result = run(config, tmp_path / "run", config_path=CONFIG)
+    assert result.manifest["streaming"]["partitions"] == 29
+    assert [(p.path, p.code, p.action) for p in result.problems
+            if p.action == "skipped"] == [("zz_kosong.txt", "T123", "skipped")]
+    for name in ("theme_distribution.csv", "group_comparison.csv", "quotes.csv"):
+        assert filecmp.cmp(result.out / name, bundled_run.out / name, shallow=False), name

@@ -43,7 +43,33 @@ def segment_parts(run_dir: Path) -> list[Path]:
     run_dir = Path(run_dir)
     if (run_dir / "segments.csv").is_file():
         return [run_dir / "segments.csv"]
-    return sorted((run_dir / PARTS_FOLDER).glob(PART_PATTERN))
+    parts = sorted((run_dir / PARTS_FOLDER).glob(PART_PATTERN))
+    expected = _expected_parts(run_dir)
+    if expected is not None:
+        names = {p.name for p in parts}
+        missing = [f"part-{i:05d}.parquet" for i in range(expected)
+                   if f"part-{i:05d}.parquet" not in names]
+        if missing:
+            raise StageError("T611", f"the run folder is incomplete: {PARTS_FOLDER}/"
+                             f"{missing[0]} is missing ({len(missing)} of {expected} parts); "
+                             "copy the whole run folder or run again",
+                             path=run_dir / PARTS_FOLDER)
+    return parts
+
+
+def _expected_parts(run_dir: Path) -> int | None:
+    """Number of Parquet parts the run's manifest.json records (None when unknown)."""
+    import json
+
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    streaming = manifest.get("streaming") if isinstance(manifest, dict) else None
+    if isinstance(streaming, dict) and streaming.get("tables") == "parquet":
+        partitions = streaming.get("partitions")
+        return partitions if isinstance(partitions, int) else None
+    return None
 
 
 def _as_csv_strings(frame: pd.DataFrame) -> pd.DataFrame:

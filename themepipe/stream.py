@@ -232,6 +232,11 @@ def prepare_partition(ctx: PrepareContext, part: Partition) -> Prepared:
     codes = ctx.codes
     if codes is not None:
         codes = codes[codes["transcript"].isin(set(part.names))]
+    target = _work_file(ctx.staging, part.index)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if corpus.turns.empty:  # every file of the partition was skipped (listed in problems)
+        result.seconds = time.process_time() - started
+        return result
     segments = segment_turns(corpus.turns, config.segment.max_sentences, pre.sentences)
     segments, problems = attach_codes(segments, codes, str(config.corpus.codes or
                                                            config.corpus.path), ctx.strict)
@@ -253,8 +258,6 @@ def prepare_partition(ctx: PrepareContext, part: Partition) -> Prepared:
                 else np.arange(len(ids)))
         result.sample = [(int(keys[i]), (part.index << 32) + int(i), str(stems[i]))
                          for i in sorted(keep)]
-    target = _work_file(ctx.staging, part.index)
-    target.parent.mkdir(parents=True, exist_ok=True)
     segments.to_parquet(target, index=False)
     result.seconds = time.process_time() - started
     return result
@@ -293,11 +296,15 @@ def classify_partition(ctx: ClassifyContext, part: Partition) -> Classified:
     started = time.process_time()
     config = ctx.config
     source = _work_file(ctx.staging, part.index)
-    segments = pd.read_parquet(source)
     staging = Path(ctx.staging)
+    k = ctx.topic_model.num_topics
+    if not source.is_file():  # a partition whose files were all skipped: empty parts
+        _write_parts(staging, part.index, pd.DataFrame(columns=ctx.columns),
+                     pd.DataFrame(columns=["segment_id", *(f"topic_{j}" for j in range(k))]))
+        return Classified(part.index, seconds=time.process_time() - started)
+    segments = pd.read_parquet(source)
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
-    k = ctx.topic_model.num_topics
     doc_topic = ctx.topic_model.transform(docs) if docs else np.zeros((0, k))
     has_stems = np.array([bool(d) for d in docs], dtype=bool)
     segments["dominant_topic"] = ""
@@ -316,13 +323,18 @@ def classify_partition(ctx: ClassifyContext, part: Partition) -> Classified:
     table = segments[ctx.columns].copy()
     for column in [c for c in ctx.columns if c.startswith("p_")]:
         table[column] = table[column].round(6)
-    for folder, frame in (("segments", table), ("segment_topics", topics)):
-        target = staging / folder / f"part-{part.index:05d}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(target, index=False)
+    _write_parts(staging, part.index, table, topics)
     source.unlink()
     result.seconds = time.process_time() - started
     return result
+
+
+def _write_parts(staging: Path, index: int, segments: pd.DataFrame,
+                 topics: pd.DataFrame) -> None:
+    for folder, frame in (("segments", segments), ("segment_topics", topics)):
+        target = staging / folder / f"part-{index:05d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(target, index=False)
 
 
 # -- driver side -------------------------------------------------------------------------
@@ -525,6 +537,7 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
                 done += result.n_segments
                 segments_done(done)
                 reporter.advance(len(classified), len(plan))
+            classified = [c for c in classified if c.tally is not None]  # skip empty ones
             model_info = classified[0].model_info
             n_pred = sum(c.n_predicted for c in classified)
             st.summary = f"model {model_info['version']}, {n_pred} segments with a theme"

@@ -71,8 +71,9 @@ def write_reports(run_dir: str | Path, html: bool = True, xlsx: bool = True,
     if redact is not None:  # group values are informant attribute values: may hold names
         for frame in tables.tables.values():
             for column in ("group", "group_a", "group_b"):
-                if column in frame:
-                    frame[column] = [redact(v) if isinstance(v, str) else v
+                if column in frame:  # few distinct values, many rows: redact each once
+                    shown = {v: redact(v) for v in set(frame[column]) if isinstance(v, str)}
+                    frame[column] = [shown.get(v, v) if isinstance(v, str) else v
                                      for v in frame[column]]
     page = build_html(tables, redact) if html else None
     written = []

@@ -17,12 +17,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .tables import SCHEMA, ReportTables
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: Tables longer than this are not written as sheets (the summary sheet names their CSV):
+#: per-informant tables of very large studies would make the workbook slow to open.
+MAX_SHEET_ROWS = 100_000
 #: Columns passed through ``redact`` (text not pseudonymised upstream).
 REDACTED_COLUMNS = {"topics": ["top_terms"], "quotes": ["transcript"]}
 
@@ -53,7 +57,14 @@ def summary_rows(tables: ReportTables) -> list[tuple[str, object]]:
     rows += [(f"compare.{key}", compare[key]) for key in ("bootstrap", "permutations",
                                                           "random_state") if key in compare]
     rows.append(("privacy.redact", (config.get("privacy") or {}).get("redact", "")))
-    rows.append(("sheets", ", ".join(name for name in SCHEMA if name in tables.tables)))
+    present = [name for name in SCHEMA if name in tables.tables]
+    rows.append(("sheets", ", ".join(name for name in present
+                                     if len(tables.tables[name]) <= MAX_SHEET_ROWS)))
+    for name in present:
+        if len(tables.tables[name]) > MAX_SHEET_ROWS:
+            note = (f"{len(tables.tables[name]):,} rows, more than {MAX_SHEET_ROWS:,}: "
+                    f"see {name}.csv in the run folder")
+            rows.append((f"{name} (not a sheet)", note))
     return rows
 
 
@@ -67,14 +78,16 @@ def _cell_value(value):
     return value
 
 
-def _append(sheet, values: list) -> None:
+def _append(sheet, values: list, font: Font | None = None) -> None:
     cells = []
     for value in values:
-        cell = Cell(sheet, value=_cell_value(value))
+        cell = WriteOnlyCell(sheet, value=_cell_value(value))
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never a formula, whatever the text starts with
+        if font is not None:
+            cell.font = font
         cells.append(cell)
-    sheet.append(cells)  # row by row: no scan of the sheet per row (linear in rows)
+    sheet.append(cells)
 
 
 def write_xlsx(tables: ReportTables, path: Path,
@@ -95,29 +108,27 @@ def write_xlsx(tables: ReportTables, path: Path,
     OSError
         The file cannot be written (the run folder turns this into T502).
     """
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = "summary"
-    _append(summary, ["key", "value"])
+    workbook = Workbook(write_only=True)  # streamed to disk row by row: linear, low memory
+    bold = Font(bold=True)
+    summary = workbook.create_sheet("summary")
+    _append(summary, ["key", "value"], bold)
     for key, value in summary_rows(tables):
         _append(summary, [key, value])
-    bold = Font(bold=True)
     for name in SCHEMA:
         frame = tables.get(name)
         if frame is None:
+            continue
+        if len(frame) > MAX_SHEET_ROWS:  # named in the summary sheet instead
             continue
         frame = frame.copy()
         for column in REDACTED_COLUMNS.get(name, []):
             if redact is not None:
                 frame[column] = [redact(str(v)) for v in frame[column]]
         sheet = workbook.create_sheet(name)
-        _append(sheet, list(frame.columns))
+        sheet.freeze_panes = "A2"
+        _append(sheet, list(frame.columns), bold)
         for row in frame.itertuples(index=False):
             _append(sheet, list(row))
-        sheet.freeze_panes = "A2"
-    for sheet in workbook.worksheets:
-        for cell in sheet[1]:
-            cell.font = bold
     started = str(tables.manifest.get("started") or "")
     try:
         when = datetime.fromisoformat(started).astimezone(timezone.utc).replace(tzinfo=None)
