@@ -1,7 +1,7 @@
 """Executors (themepipe.executor, themepipe.dask_executor) and the CLI's progress lines.
 
 The Dask tests start a 2-worker LocalCluster and skip when Dask is not installed
-(``pip install "themepipe[dask]"``; the ``test`` extra has it, so CI runs them).
+(``pip install ".[dask]"``; the ``test`` extra has it, so CI runs them).
 """
 
 import filecmp
@@ -37,7 +37,7 @@ except ImportError:
     HAVE_DASK = False
 
 needs_dask = pytest.mark.skipif(not HAVE_DASK, reason='Dask is not installed '
-                                '(pip install "themepipe[dask]")')
+                                '(pip install ".[dask]")')
 
 
 # -- module-level partition functions (workers import them by name) --------------------
@@ -97,7 +97,7 @@ EXPECTED = [tally_words({}, item)[:3] for item in ITEMS]
 def dask_executor():
     """One 2-worker LocalCluster for the Dask tests of this module."""
     if not HAVE_DASK:
-        pytest.skip('Dask is not installed (pip install "themepipe[dask]")')
+        pytest.skip('Dask is not installed (pip install ".[dask]")')
     with make_executor(ExecutorConfig(kind="dask", n_process=2)) as executor:
         yield executor
 
@@ -228,7 +228,7 @@ def test_executor_dask_without_dask_is_one_config_error(monkeypatch):
     with pytest.raises(ConfigError) as caught:
         make_executor(ExecutorConfig(kind="dask"))
     assert caught.value.code == "T522"
-    assert 'pip install "themepipe[dask]"' in caught.value.message
+    assert 'pip install -e ".[dask]"' in caught.value.message
 
 
 def test_executor_dask_missing_in_a_fresh_process_is_one_config_error():

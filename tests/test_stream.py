@@ -190,3 +190,18 @@ def test_stream_a_partition_of_skipped_files_only(tmp_path, bundled_run):
             if p.action == "skipped"] == [("zz_kosong.txt", "T123", "skipped")]
     for name in ("theme_distribution.csv", "group_comparison.csv", "quotes.csv"):
         assert filecmp.cmp(result.out / name, bundled_run.out / name, shallow=False), name
+
+
+def test_stream_a_segment_table_is_not_streamed_and_says_so(tmp_path, bundled_run):
+    segments = pd.read_csv(bundled_run.out / "segments.csv", keep_default_na=False)
+    informant = segments[segments.role == "informant"].head(200)
+    pd.DataFrame({"text": informant["text"], "informant_id": informant["informant_id"],
+                  "group": informant["group"]}).to_csv(tmp_path / "segs.csv", index=False)
+    config = load_config(CONFIG, [f"corpus.path={tmp_path / 'segs.csv'}",
+                                  "corpus.format=table", "corpus.codes=null",
+                                  "corpus.informants=null", "executor.tables=parquet",
+                                  "executor.partition_size=20", "report.html=false",
+                                  "report.xlsx=false"])
+    result = run(config, tmp_path / "run", config_path=CONFIG)
+    assert [p.code for p in result.problems if p.code == "T526"] == ["T526"]
+    assert (result.out / "segments.csv").is_file() and "streaming" not in result.manifest

@@ -150,6 +150,12 @@ def _errors_to_exit(reporter: ConsoleReporter | None = None):
     first stopping ``reporter``'s progress bar."""
     try:
         yield
+    except KeyboardInterrupt:
+        if reporter is not None:
+            reporter.close()
+        err_console.print("interrupted: nothing was written; --out still holds the previous "
+                          "run, if any", markup=False)
+        raise typer.Exit(130) from None
     except Exception as error:  # noqa: BLE001 - _fail prints one line
         if reporter is not None:
             reporter.close()

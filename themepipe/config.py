@@ -326,7 +326,7 @@ class ExecutorConfig(Section):
     """Where per-partition stages run (``executor:``)."""
 
     kind: Literal["local", "dask"] = "local"
-    """``local``: processes on this machine; ``dask``: a dask.distributed cluster (``pip install themepipe[dask]``)."""
+    """``local``: processes on this machine; ``dask``: a dask.distributed cluster (``pip install -e .[dask]``); a dask run always streams, even a corpus of one partition."""
     address: str | None = None
     """Dask scheduler address such as tcp://10.0.0.5:8786; null with kind: dask starts a LocalCluster of n_process workers."""
     n_process: int = Field(1, ge=1)

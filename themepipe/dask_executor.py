@@ -2,7 +2,7 @@
 
 This is the only module that imports Dask; :func:`themepipe.executor.make_executor`
 imports it only for ``kind: dask``, so local runs (and the bundled main job) work without
-``pip install "themepipe[dask]"``.
+``pip install -e ".[dask]"``.
 
 ``executor.address`` names a running scheduler (``tcp://host:8786``); without one a
 ``LocalCluster`` of ``executor.n_process`` single-threaded worker processes is started
@@ -16,6 +16,8 @@ Error codes T520-T529 (shared with :mod:`themepipe.executor`).
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections import deque
@@ -119,7 +121,7 @@ def _unwrap(future, last_key: str, local: bool) -> Any:
         if "themepipe" in str(error):
             raise StageError("T524", f"a Dask worker cannot import themepipe ({error}); "
                              "install the same version of themepipe on every worker "
-                             "(pip install themepipe[dask])") from None
+                             "(pip install -e \".[dask]\")") from None
         raise
     except (distributed.client.FutureCancelledError, distributed.CancelledError,
             CommClosedError) as error:
@@ -160,8 +162,8 @@ class DaskExecutor(Executor):
     def __init__(self, address: str | None = None, n_process: int = 1) -> None:
         if distributed is None:
             raise ConfigError("T522", "executor.kind is 'dask' but Dask is not installed; "
-                              'run pip install "themepipe[dask]" or set executor.kind: '
-                              "local")
+                              'run pip install -e ".[dask]" in the themepipe folder (or pip '
+                              'install "dask[distributed]") or set executor.kind: local')
         self.address = address
         self.n_process = n_process
         self._client = None
@@ -199,10 +201,13 @@ class DaskExecutor(Executor):
             # without a dashboard the scheduler still serves health checks over HTTP,
             # on another port when 8787 is taken: nothing the user has to know
             warnings.filterwarnings("ignore", message="Port .* is already in use")
+            # the workers' scratch space is the run's own, removed by close()
+            self._scratch = tempfile.mkdtemp(prefix="themepipe-dask-")
             try:
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.n_process, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.WARNING)
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                    local_directory=self._scratch)
             except RuntimeError as error:
                 raise StageError("T525", f"cannot start a Dask LocalCluster ({error}); "
                                  "from a script, call themepipe under if __name__ == "
@@ -226,6 +231,9 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+        if getattr(self, "_scratch", None):
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def map(self, fn, items, shared):
         items = list(items)

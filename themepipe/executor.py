@@ -41,8 +41,8 @@ from .errors import StageError
 IN_FLIGHT_PER_WORKER = 2
 
 WORKER_DIED = ("a {kind}worker process stopped unexpectedly {where} (killed, e.g. for "
-               "lack of memory); retry with a smaller executor.partition_size (e.g. --set "
-               "executor.partition_size=5000) or with executor.n_process: 1")
+               "lack of memory); retry with a smaller executor.partition_size (e.g. half the "
+               "current one, default 20000) or with executor.n_process: 1")
 
 
 def running(first: int, last: int) -> str:

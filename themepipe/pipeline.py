@@ -44,7 +44,7 @@ SEGMENT_COLUMNS = ["segment_id", "transcript", "informant_id", "group", "speaker
                    "turn_index", "start_char", "end_char", "text", "tokens", "stems",
                    "dominant_topic", "gold_themes", "pred_themes"]
 LIBRARIES = ["themepipe", "spacy", "PySastrawi", "gensim", "scikit-learn", "numpy",
-             "scipy", "pandas", "pydantic", "skops"]
+             "scipy", "pandas", "pyarrow", "pydantic", "skops"]
 
 
 class Reporter:
@@ -87,10 +87,10 @@ class RunResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries a run depends on."""
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and of the libraries a run depends on (plus ``extra`` ones)."""
     versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in [*LIBRARIES, *extra]:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -350,6 +350,13 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             cache.save("ingest", key, corpus_entry(corpus, codes, problems))
         else:
             corpus, codes, problems = corpus_from_entry(hit)
+        if config.corpus.format == "table" and (config.executor.kind == "dask"
+                                                or config.executor.tables == "parquet"):
+            problems = [*problems, Problem(
+                str(config.corpus.path), None, "T526", "a segment table is read whole and run "
+                "in this process: executor.kind dask and executor.tables parquet apply to "
+                "transcript folders only; split a very large table into transcript files",
+                "warning")]
         if config.privacy.redact:  # ids are shown as they are in shared outputs
             from .privacy import informant_id_problems
 
@@ -500,7 +507,8 @@ def build_manifest(config: Config, config_path: Path | None, started: datetime,
         "config_file": None if config_path is None else {
             "path": str(config_path), "sha256": sha256_file(config_path)},
         "inputs": inputs,
-        "libraries": library_versions(),
+        "libraries": library_versions(("dask", "distributed")
+                                      if config.executor.kind == "dask" else ()),
         "seeds": {"topics": config.topics.random_state,
                   "classifier": config.classifier.random_state,
                   "compare": config.compare.random_state},
