@@ -51,3 +51,19 @@ def test_cli_user_errors_exit_2_with_one_line(args, needle, monkeypatch, tmp_pat
     assert not (tmp_path / "o").exists()
     if args[1] == "configs/nope.yaml":  # fails before any stage: the error is the output
         assert result.output.startswith("error [T004]"), repr(result.output)
+
+
+def test_cli_interrupted_run_says_so_in_one_line(monkeypatch, tmp_path):
+    import themepipe.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(themepipe.pipeline, "run", interrupted)
+    result = runner.invoke(app, ["run", str(ROOT / "configs" / "kajigelem.yaml"), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 130
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("interrupted: nothing was written")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
