@@ -132,7 +132,8 @@ def test_executor_map_sends_shared_once_per_worker(executor):
         identities.setdefault(pid, set()).add(shared_id)
     # one copy of the shared state per worker process, used by every item it ran
     assert all(len(ids) == 1 for ids in identities.values())
-    assert len(identities) <= executor.n_workers
+    if not type(executor).__name__.startswith("Dask"):  # Dask may replace a busy worker
+        assert len(identities) <= executor.n_workers
 
 
 def test_executor_local_one_process_runs_in_this_process():

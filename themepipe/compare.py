@@ -945,17 +945,13 @@ def _iter_run_segments(run_dir: Path) -> Iterator[pd.DataFrame]:
     """The run folder's segments part by part (:func:`_segments_as_read` applied)."""
     from .segment_tables import iter_segment_parts
 
-    parts = iter_segment_parts(run_dir)
-    while True:
-        try:
-            part = next(parts)
+    try:
+        for part in iter_segment_parts(run_dir):
             yield _segments_as_read(part)
-        except StopIteration:
-            return
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StageError("T603", f"cannot read the run folder's segments "
-                             f"({type(exc).__name__}: {exc}); run `themepipe run` again",
-                             path=run_dir) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StageError("T603", f"cannot read the run folder's segments "
+                         f"({type(exc).__name__}: {exc}); run `themepipe run` again",
+                         path=run_dir) from None
 
 
 def read_run_folder(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

@@ -168,6 +168,7 @@ class DaskExecutor(Executor):
         self.n_process = n_process
         self._client = None
         self._cluster = None
+        self._scratch: str | None = None  # the LocalCluster's workers' scratch folder
 
     @property
     def client(self):
@@ -231,7 +232,7 @@ class DaskExecutor(Executor):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
-        if getattr(self, "_scratch", None):
+        if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 

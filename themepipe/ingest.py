@@ -93,8 +93,8 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame.fillna("").astype(str)
 
 
-def load_informants(path: Path) -> pd.DataFrame:
-    """Read and check ``informants.csv``.
+def load_informants(path: Path | None) -> pd.DataFrame:
+    """Read and check ``informants.csv`` (``corpus.informants``).
 
     Returns
     -------
@@ -105,9 +105,13 @@ def load_informants(path: Path) -> pd.DataFrame:
     Raises
     ------
     InformantError
-        A required column is missing (T201), a required cell is empty (T202), or a
-        (transcript, speaker_label) pair is duplicated (T203).
+        No table is set (T200), a required column is missing (T201), a required cell is
+        empty (T202), or a (transcript, speaker_label) pair is duplicated (T203).
     """
+    if path is None:
+        raise InformantError("T200", "corpus.informants is not set; point it at "
+                             "informants.csv (transcript, speaker_label, informant_id, "
+                             "name, group)")
     table = read_table(path)
     missing = [c for c in REQUIRED_INFORMANT_COLUMNS if c not in table.columns]
     if missing:
@@ -246,10 +250,6 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         In strict mode, the first problem; always, a missing informants table or an
         empty corpus after skipping.
     """
-    if corpus.informants is None:
-        raise InformantError("T200", "corpus.informants is not set; point it at "
-                             "informants.csv (transcript, speaker_label, informant_id, "
-                             "name, group)")
     if informants is None:
         informants = load_informants(corpus.informants)
     problems: list[Problem] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -406,13 +407,7 @@ def run(config: Config, out: Path, config_path: Path | None = None, strict: bool
             topic_model, doc_topic, mask = fit_topics(config, codebook, segments, preprocessor)
             problems += unseeded_problems(config, topic_model)
             topics_table = topic_model.topics_table(topn=10)
-            segments["dominant_topic"] = ""
-            has_stems = (segments.loc[mask, "stems"].str.strip() != "").to_numpy()
-            segments.loc[mask, "dominant_topic"] = [str(k) if ok else "" for k, ok in
-                                                    zip(doc_topic.argmax(axis=1), has_stems)]
-            segment_topics = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in
-                                                              range(doc_topic.shape[1])])
-            segment_topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
+            segment_topics = add_topic_columns(segments, mask, doc_topic)
             prevalence = topic_prevalence(
                 doc_topic, segments.loc[mask, "informant_id"].to_numpy(),
                 segments.loc[mask, "group"].to_numpy(), n_boot=config.compare.bootstrap,
@@ -541,16 +536,51 @@ def write_extras(folder: RunFolder, config: Config, codebook: Codebook,
                       theme_labels={t.id: t.label for t in codebook.themes})
 
 
-def input_checksums(config: Config, corpus: Corpus) -> dict[str, str]:
-    """sha256 of every input file: codebook, informants, codes, transcripts or table."""
+def input_checksums(config: Config, corpus: Corpus | None = None,
+                    transcripts: dict[str, str] | None = None) -> dict[str, str]:
+    """sha256 of every input file: codebook, informants, codes, transcripts or table.
+
+    The corpus files are hashed from ``corpus.files``, or taken as already hashed from
+    ``transcripts`` (name -> sha256; a streaming run's workers hash their partitions).
+    """
     sums = {"codebook": sha256_file(config.codebook)}
     for key in ("informants", "codes"):
         path = getattr(config.corpus, key)
         if path is not None and Path(path).is_file():
             sums[key] = sha256_file(path)
-    for name, path in sorted(corpus.files.items()):
-        sums[f"corpus/{name}"] = sha256_file(path)
+    if corpus is not None:
+        for name, path in sorted(corpus.files.items()):
+            sums[f"corpus/{name}"] = sha256_file(path)
+    for name, digest in sorted((transcripts or {}).items()):
+        sums[f"corpus/{name}"] = digest
     return sums
+
+
+def add_topic_columns(segments: pd.DataFrame, mask: np.ndarray,
+                      doc_topic: np.ndarray) -> pd.DataFrame:
+    """Set ``dominant_topic`` of the rows ``mask`` (in place; empty for segments without
+    stems and for the other rows) and return the ``segment_topics`` table.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        With ``segment_id`` and ``stems``.
+    mask : ndarray of bool, shape (n_segments,)
+        The informant rows, in the order of ``doc_topic``'s rows.
+    doc_topic : ndarray of shape (mask.sum(), n_topics)
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``segment_id`` and ``topic_<k>`` per topic, one row per masked segment.
+    """
+    has_stems = (segments.loc[mask, "stems"].fillna("").str.strip() != "").to_numpy()
+    segments["dominant_topic"] = ""
+    segments.loc[mask, "dominant_topic"] = [str(k) if ok else "" for k, ok in
+                                            zip(doc_topic.argmax(axis=1), has_stems)]
+    table = pd.DataFrame(doc_topic, columns=[f"topic_{k}" for k in range(doc_topic.shape[1])])
+    table.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
+    return table
 
 
 def classifier_input(segments: pd.DataFrame, columns: list[str]) -> list[str]:

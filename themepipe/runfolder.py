@@ -31,10 +31,17 @@ def versions_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.runs"
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table as UTF-8 CSV: LF line ends, floats with 6 decimals, no index."""
-    frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\n",
-                 encoding="utf-8")
+#: Float format of every CSV table of a run folder.
+FLOAT_FORMAT = "%.6f"
+
+
+def write_csv(frame: pd.DataFrame, path, header: bool = True) -> None:
+    """Write a table as UTF-8 CSV: LF line ends, floats with 6 decimals, no index.
+
+    ``path`` may also be a text file opened with ``newline=""`` (to append parts);
+    ``header=False`` leaves out the column names."""
+    frame.to_csv(path, index=False, header=header, float_format=FLOAT_FORMAT,
+                 lineterminator="\n", encoding="utf-8")
 
 
 def replace_file(path: Path, write: Callable[[Path], object]) -> Path:

@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import StageError
+from .runfolder import FLOAT_FORMAT
 
 #: Folder of the Parquet parts inside a run folder, and their file name pattern.
 PARTS_FOLDER = "segments"
 PART_PATTERN = "part-*.parquet"
-#: Float format of the run folder's CSV files (``runfolder.write_csv``).
-FLOAT_FORMAT = "%.6f"
 
 
 def segment_parts(run_dir: Path) -> list[Path]:

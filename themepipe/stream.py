@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +177,6 @@ class PrepareContext:
     codes: pd.DataFrame | None
     strict: bool
     staging: str
-    fit_sample: int
 
 
 @dataclass
@@ -254,7 +252,8 @@ def prepare_partition(ctx: PrepareContext, part: Partition) -> Prepared:
         ids = segments.loc[informant, "segment_id"].to_numpy()
         stems = segments.loc[informant, "stems"].to_numpy()
         keys = sample_keys(ids, config.topics.random_state)
-        keep = (np.argsort(keys, kind="stable")[:ctx.fit_sample] if ctx.fit_sample > 0
+        fit_sample = config.topics.fit_sample
+        keep = (np.argsort(keys, kind="stable")[:fit_sample] if fit_sample > 0
                 else np.arange(len(ids)))
         result.sample = [(int(keys[i]), (part.index << 32) + int(i), str(stems[i]))
                          for i in sorted(keep)]
@@ -291,6 +290,7 @@ def classify_partition(ctx: ClassifyContext, part: Partition) -> Classified:
     """Topic proportions, classifier themes and tallies of one prepared partition."""
     from .classify_stage import classify_segments
     from .compare import tally_segments
+    from .pipeline import add_topic_columns
     from .topics.prevalence import topic_tally
 
     started = time.process_time()
@@ -306,12 +306,7 @@ def classify_partition(ctx: ClassifyContext, part: Partition) -> Classified:
     mask = (segments["role"] == "informant").to_numpy()
     docs = [s.split() for s in segments.loc[mask, "stems"]]
     doc_topic = ctx.topic_model.transform(docs) if docs else np.zeros((0, k))
-    has_stems = np.array([bool(d) for d in docs], dtype=bool)
-    segments["dominant_topic"] = ""
-    segments.loc[mask, "dominant_topic"] = [str(t) if ok else "" for t, ok in
-                                            zip(doc_topic.argmax(axis=1), has_stems)]
-    topics = pd.DataFrame(doc_topic, columns=[f"topic_{j}" for j in range(k)])
-    topics.insert(0, "segment_id", segments.loc[mask, "segment_id"].to_numpy())
+    topics = add_topic_columns(segments, mask, doc_topic)
     segments, info = classify_segments(config, ctx.themes, segments,
                                        worker_classifier(config))
     result = Classified(part.index, n_segments=len(segments), model_info=info)
@@ -404,13 +399,13 @@ def check_prepared(config, prepared: list[Prepared], names: list[str],
 
 def write_segment_csv(folder: Path, name: str, n_parts: int) -> None:
     """Stream ``<name>/part-*.parquet`` into ``<name>.csv`` and remove the parts."""
+    from .runfolder import write_csv
+
     parts = [folder / name / f"part-{i:05d}.parquet" for i in range(n_parts)]
     target = folder / f"{name}.csv"
     with open(target, "w", encoding="utf-8", newline="") as handle:
         for i, part in enumerate(parts):
-            frame = pd.read_parquet(part)
-            frame.to_csv(handle, index=False, header=(i == 0), float_format="%.6f",
-                         lineterminator="\n")
+            write_csv(pd.read_parquet(part), handle, header=(i == 0))
     for part in parts:
         part.unlink()
     (folder / name).rmdir()
@@ -423,18 +418,6 @@ def clean_work(staging: Path) -> None:
         for path in work.iterdir():
             path.unlink()
         work.rmdir()
-
-
-def rss_note() -> str:
-    """Resident memory of this process in MiB (for stage summaries)."""
-    try:
-        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return f"{int(line.split()[1]) // 1024} MiB"
-    except OSError:
-        pass
-    return "?"
 
 
 def run_stream(config, out: Path, config_path: Path | None, strict: bool, reporter,
@@ -454,7 +437,6 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
     """
     from datetime import datetime, timezone
 
-    from .cache import sha256_file
     from .coding import merge_codes
     from .compare import compare_run_tally, informant_themes_from_tally, merge_tallies
     from .executor import make_executor
@@ -464,6 +446,7 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
         RunResult,
         _Timer,
         build_manifest,
+        input_checksums,
         topic_model,
         unseeded_problems,
         write_extras,
@@ -479,10 +462,6 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
     themes = codebook.ids
     columns = SEGMENT_COLUMNS + [f"p_{t}" for t in themes]
     cfg = config.executor
-    if config.corpus.informants is None:
-        raise InformantError("T200", "corpus.informants is not set; point it at "
-                             "informants.csv (transcript, speaker_label, informant_id, "
-                             "name, group)")
     informants = load_informants(config.corpus.informants)
     problems: list[Problem] = missing_transcripts(config.corpus, informants, names, strict)
     codes = None
@@ -496,8 +475,7 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
     with RunFolder(out) as folder, make_executor(cfg) as executor:
         staging = str(folder.path)
         with timer.stage("prepare", total=len(plan)) as st:
-            ctx = PrepareContext(config, informants, codes, strict, staging,
-                                 config.topics.fit_sample)
+            ctx = PrepareContext(config, informants, codes, strict, staging)
             prepared, done, candidates = [], 0, []
             for result in executor.map(prepare_partition, plan, ctx):
                 candidates = keep_sample(candidates + result.sample, config.topics.fit_sample)
@@ -568,19 +546,14 @@ def run_stream(config, out: Path, config_path: Path | None, strict: bool, report
                 folder.write_csv(name, table)
             folder.write_csv("informant_themes.csv", per_informant)
             folder.write_csv("informants.csv", informants)
-            inputs = {"codebook": sha256_file(config.codebook)}
-            for key in ("informants", "codes"):
-                path = getattr(config.corpus, key)
-                if path is not None and Path(path).is_file():
-                    inputs[key] = sha256_file(path)
-            for p in prepared:
-                inputs.update({f"corpus/{n}": h for n, h in p.checksums.items()})
+            inputs = input_checksums(config, transcripts={
+                name: digest for p in prepared for name, digest in p.checksums.items()})
             stream_info = {"partitions": len(plan), "executor": cfg.kind,
                            "n_process": cfg.n_process, "tables": "csv" if use_csv else "parquet",
                            "topic_fit_segments": len(docs),
                            "cpu_s": {"prepare": round(sum(p.seconds for p in prepared), 3),
                                      "classify": round(sum(c.seconds for c in classified), 3)}}
-            manifest = build_manifest(config, config_path, started, dict(sorted(inputs.items())),
+            manifest = build_manifest(config, config_path, started, inputs,
                                       model_info, counts, timings, problems, strict, [], None,
                                       streaming=stream_info)
             folder.write_json("manifest.json", manifest)
