@@ -216,8 +216,15 @@ def _theme_columns(prefix: str, themes: Sequence[str]) -> list[str]:
     return [f"{prefix}{theme}" for theme in themes]
 
 
-def _sum_by(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Group-by sum of int64 ``columns`` over ``keys``, sorted by the keys."""
+def sum_by(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Group-by sum of int64 ``columns`` over ``keys``, sorted by the keys.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``keys`` then ``columns`` (int64), one row per distinct key, index reset;
+        an empty frame of those columns when ``frame`` is empty.
+    """
     if frame.empty:
         empty = {k: pd.Series([], dtype=object) for k in keys}
         empty.update({c: pd.Series([], dtype=np.int64) for c in columns})
@@ -270,7 +277,7 @@ def tally_segments(segments: pd.DataFrame, themes: Sequence[str], by: str = "gro
     frame.insert(0, "group", group)
     frame.insert(1, "informant_id", informant["informant_id"].astype(str).to_numpy())
     frame.insert(2, "n_segments", np.ones(len(informant), dtype=np.int64))
-    informants = _sum_by(frame, ["group", "informant_id"], ["n_segments"] + hit_columns)
+    informants = sum_by(frame, ["group", "informant_id"], ["n_segments"] + hit_columns)
 
     micro = np.column_stack([_micro_probabilities(informant, t) for t in themes]) \
         if themes else np.zeros((len(informant), 0), dtype=np.int64)
@@ -284,7 +291,7 @@ def tally_segments(segments: pd.DataFrame, themes: Sequence[str], by: str = "gro
         per_group[f"psum_{theme}"] = np.where(has_p[:, j], micro[:, j], 0)
     for j, theme in enumerate(themes):
         per_group[f"pn_{theme}"] = has_p[:, j].astype(np.int64)
-    groups = _sum_by(per_group, ["group"], list(per_group.columns[1:]))
+    groups = sum_by(per_group, ["group"], list(per_group.columns[1:]))
 
     quotes = quote_candidates(informant, matrix, themes, group, source == "gold", micro,
                               per_cell, position_offset)
@@ -359,10 +366,10 @@ def merge_tallies(tallies: Iterable[Tally], per_cell: int = 3,
 
     def summed(frames: list[pd.DataFrame], keys: list[str], columns: list[str]):
         if merge_sum is None:
-            return _sum_by(pd.concat(frames, ignore_index=True), keys, columns)
+            return sum_by(pd.concat(frames, ignore_index=True), keys, columns)
         frame = merge_sum(frames, keys)
         if frame.empty:
-            return _sum_by(frame.iloc[:0], keys, columns)
+            return sum_by(frame.iloc[:0], keys, columns)
         frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
         return frame.reindex(columns=keys + columns, fill_value=0) \
             .astype({c: np.int64 for c in columns})

@@ -293,11 +293,17 @@ def ingest_transcripts(corpus: CorpusConfig, strict: bool = False,
         if progress is not None:
             progress(done, len(names))
     if not rows and not allow_empty:
-        first = problems[-1].format() if problems else ""
-        raise InputError("T142", f"no transcript could be read ({len(names)} skipped); "
-                         f"last problem: {first}", path=root)
+        raise nothing_read(len(names), problems, root)
     turns = pd.DataFrame(rows, columns=TURN_COLUMNS)
     return Corpus(turns, sources, informants, files, metadata, problems)
+
+
+def nothing_read(n_names: int, problems: list[Problem], path) -> InputError:
+    """The error for a corpus none of whose ``n_names`` transcripts could be read (T142),
+    naming the last of their ``problems``."""
+    first = problems[-1].format() if problems else ""
+    return InputError("T142", f"no transcript could be read ({n_names} skipped); "
+                      f"last problem: {first}", path=path)
 
 
 def missing_transcripts(corpus: CorpusConfig, informants: pd.DataFrame, names: list[str],

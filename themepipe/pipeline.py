@@ -163,10 +163,22 @@ def check_groups(corpus: Corpus, config: Config) -> None:
     InformantError
         A group in the data is not in ``groups:`` (T208).
     """
+    check_declared_groups(set(corpus.turns.loc[corpus.turns["role"] == "informant",
+                                               "group"]), config)
+
+
+def check_declared_groups(found: set[str], config: Config) -> None:
+    """Refuse groups ``found`` in the data that ``groups:`` does not declare (when it
+    declares any).
+
+    Raises
+    ------
+    InformantError
+        T208, naming the first undeclared group in sorted order.
+    """
     if config.groups is None:
         return
-    found = sorted(set(corpus.turns.loc[corpus.turns["role"] == "informant", "group"]))
-    unknown = [g for g in found if g not in config.groups]
+    unknown = [g for g in sorted(found) if g not in config.groups]
     if unknown:
         raise InformantError("T208", f"group '{unknown[0]}' is not declared in the config's "
                              f"groups ({', '.join(config.groups)}); add it to groups: or fix "

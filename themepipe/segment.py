@@ -76,6 +76,15 @@ def segment_turns(turns: pd.DataFrame, max_sentences: int = 0,
     return pd.DataFrame(rows, columns=turns.columns)
 
 
+def codes_not_ingested(row, codes_path: str) -> Problem:
+    """The warning for a code (a row of a codes table) whose transcript was not ingested
+    (T216); ``codes_path`` names the file when the row has no ``file`` value."""
+    line = int(getattr(row, "line", 0)) or None
+    return Problem(str(getattr(row, "file", "") or codes_path), line, "T216",
+                   f"codes for transcript '{row.transcript}', which was not ingested; "
+                   "fix the name or see the problems with that file", "warning")
+
+
 def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
                  codes_path: str = "codes.csv", strict: bool = False,
                  ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -122,10 +131,7 @@ def attach_codes(segments: pd.DataFrame, codes: pd.DataFrame | None,
         line = int(getattr(row, "line", 0)) or None
         where = str(getattr(row, "file", "") or codes_path)
         if row.transcript not in present:
-            problems.append(Problem(where, line, "T216", f"codes for transcript "
-                                    f"'{row.transcript}', which was not ingested; "
-                                    "fix the name or see the problems with that file",
-                                    "warning"))
+            problems.append(codes_not_ingested(row, codes_path))
             continue
         key = (row.transcript, int(row.turn_index))
         error = None

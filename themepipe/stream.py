@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InformantError, InputError, Problem
+from .errors import Problem
 
 #: Bytes of transcript per segment, to plan partitions from file sizes (measured: 168 on
 #: the bundled corpus, 177 on bench/make_corpus.py's).
@@ -371,30 +371,19 @@ def check_prepared(config, prepared: list[Prepared], names: list[str],
     InformantError
         A group not declared in ``groups:`` (T208).
     """
+    from .ingest import nothing_read
+    from .pipeline import check_declared_groups
+    from .segment import codes_not_ingested
+
     if not any(p.n_segments for p in prepared):
-        skipped = [q for p in prepared for q in p.problems]
-        first = skipped[-1].format() if skipped else ""
-        raise InputError("T142", f"no transcript could be read ({len(names)} skipped); "
-                         f"last problem: {first}", path=config.corpus.path)
-    if config.groups is not None:
-        found = sorted(set().union(*(p.groups for p in prepared)))
-        unknown = [g for g in found if g not in config.groups]
-        if unknown:
-            raise InformantError("T208", f"group '{unknown[0]}' is not declared in the "
-                                 f"config's groups ({', '.join(config.groups)}); add it to "
-                                 "groups: or fix the informants table",
-                                 path=config.corpus.informants or config.corpus.path)
-    problems = []
-    if codes is not None:
-        present = set(names)
-        where = str(config.corpus.codes or config.corpus.path)
-        for row in codes[~codes["transcript"].isin(present)].itertuples(index=False):
-            line = int(getattr(row, "line", 0)) or None
-            problems.append(Problem(str(getattr(row, "file", "") or where), line, "T216",
-                                    f"codes for transcript '{row.transcript}', which was "
-                                    "not ingested; fix the name or see the problems with "
-                                    "that file", "warning"))
-    return problems
+        raise nothing_read(len(names), [q for p in prepared for q in p.problems],
+                           config.corpus.path)
+    check_declared_groups(set().union(*(p.groups for p in prepared)), config)
+    if codes is None:
+        return []
+    where = str(config.corpus.codes or config.corpus.path)
+    return [codes_not_ingested(row, where)
+            for row in codes[~codes["transcript"].isin(set(names))].itertuples(index=False)]
 
 
 def write_segment_csv(folder: Path, name: str, n_parts: int) -> None:

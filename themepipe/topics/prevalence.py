@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..compare import sum_by
 from ..errors import StageError
 from ..stats import bootstrap_share_ci
 
@@ -91,10 +92,7 @@ def topic_tally(doc_topic: np.ndarray, segment_informants: Sequence,
     units = np.rint(doc_topic * NANO).astype(np.int64)
     for topic in range(k):
         frame[f"tsum_{topic}"] = units[:, topic]
-    if frame.empty:
-        return frame.astype({c: np.int64 for c in columns})
-    summed = frame.groupby(["group", "informant_id"], sort=True)[columns].sum()
-    return summed.reset_index().astype({c: np.int64 for c in columns})
+    return sum_by(frame, ["group", "informant_id"], columns)
 
 
 def prevalence_from_tally(tally: pd.DataFrame, n_boot: int = 2000, random_state: int = 0,
